@@ -1,0 +1,261 @@
+// Package app builds every component of Parley from its dependencies and
+// runs them: the one place where the product is wired together.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/parleyhq/parley/internal/account"
+	"github.com/parleyhq/parley/internal/blob"
+	"github.com/parleyhq/parley/internal/channel"
+	"github.com/parleyhq/parley/internal/channel/byoc"
+	"github.com/parleyhq/parley/internal/inbox"
+	"github.com/parleyhq/parley/internal/netguard"
+	"github.com/parleyhq/parley/internal/outbox"
+	"github.com/parleyhq/parley/internal/realtime"
+	"github.com/parleyhq/parley/internal/routing"
+	"github.com/parleyhq/parley/internal/secret"
+	"github.com/parleyhq/parley/internal/store"
+	"github.com/parleyhq/parley/internal/web"
+)
+
+// Config is everything Parley can be told at start.
+type Config struct {
+	Addr          string // listen address, e.g. 127.0.0.1:8080 (":0" picks a port)
+	DataDir       string // SQLite database, secret key, attachments
+	DatabaseURL   string // postgres://… to use PostgreSQL
+	PublicURL     string // how platforms reach us; default http://<addr>
+	AdminEmail    string
+	AdminPassword string
+	Demo          bool
+	// AllowPrivateFetch lets attachment URLs point at private addresses
+	// (local testing and the sandbox only).
+	AllowPrivateFetch bool
+	// Outbox tuning.
+	MaxAttempts int
+	BaseBackoff time.Duration
+	MaxBackoff  time.Duration
+	Lease       time.Duration
+	Poll        time.Duration
+	// MaxBodyBytes bounds request bodies.
+	MaxBodyBytes int64
+	// CallbackTimeout bounds one BYOC callback.
+	CallbackTimeout time.Duration
+	// BcryptCost (tests lower it).
+	BcryptCost int
+	Getenv      func(string) string
+	Now         func() time.Time
+}
+
+// App is a running Parley.
+type App struct {
+	cfg      Config
+	log      *slog.Logger
+	DB       *store.DB
+	Accounts *account.Service
+	Inbox    *inbox.Service
+	Points   *channel.Points
+	Skills   *routing.Skills
+	Outbox   *outbox.Worker
+	Hub      *realtime.Hub
+	Web      *web.Server
+	bridge   *realtime.PGBridge
+	listener net.Listener
+	nodeID   string
+	stdout   io.Writer
+}
+
+// New opens the database (applying migrations), bootstraps the first admin
+// and builds every component. Nothing runs until Run.
+func New(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) (*App, error) {
+	if cfg.Getenv == nil {
+		cfg.Getenv = os.Getenv
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = "parley-data"
+	}
+	if cfg.Addr == "" {
+		cfg.Addr = "127.0.0.1:8080"
+	}
+	if cfg.CallbackTimeout <= 0 {
+		cfg.CallbackTimeout = 30 * time.Second
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	db, err := store.Open(ctx, store.Options{URL: cfg.DatabaseURL, DataDir: cfg.DataDir})
+	if err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, log: log, DB: db, nodeID: store.NewID()}
+	if err := a.build(ctx, stdout); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) build(ctx context.Context, stdout io.Writer) error {
+	cfg := a.cfg
+	key, err := secret.LoadKey(cfg.Getenv, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	box, err := secret.NewBox(key)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.Addr, err)
+	}
+	a.listener = ln
+	if a.cfg.PublicURL == "" {
+		a.cfg.PublicURL = "http://" + ln.Addr().String()
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	a.Accounts = account.New(a.DB, cfg.Now)
+	if cfg.BcryptCost > 0 {
+		a.Accounts.BcryptCost = cfg.BcryptCost
+	}
+	created, pw, err := a.Accounts.Bootstrap(ctx, cfg.AdminEmail, cfg.AdminPassword)
+	if err != nil {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	if created {
+		email := cfg.AdminEmail
+		if email == "" {
+			email = "admin@localhost"
+		}
+		if cfg.AdminPassword == "" {
+			fmt.Fprintf(stdout, "Created the first administrator: %s with password %s (shown once; change it).\n", email, pw)
+		} else {
+			fmt.Fprintf(stdout, "Created the first administrator: %s\n", email)
+		}
+	}
+
+	a.Hub = realtime.NewHub(a.log)
+	registry := channel.NewRegistry(
+		byoc.New(&http.Client{Timeout: cfg.CallbackTimeout}, cfg.Now),
+	)
+	a.Points = channel.NewPoints(a.DB, box, registry, cfg.Now)
+	a.Skills = routing.NewSkills(a.DB, cfg.Now)
+	a.Outbox = outbox.New(outbox.Options{DB: a.DB, Points: a.Points, Registry: registry, Logger: a.log, Now: cfg.Now, NodeID: a.nodeID,
+		MaxAttempts: cfg.MaxAttempts, BaseBackoff: cfg.BaseBackoff, MaxBackoff: cfg.MaxBackoff, Lease: cfg.Lease, Poll: cfg.Poll, Registerer: reg})
+	contentPolicy := newContentPolicy()
+	a.Inbox = inbox.New(inbox.Options{DB: a.DB, Now: cfg.Now, Publisher: a.Hub, Waker: a.Outbox, Content: contentPolicy, Logger: a.log,
+		GroupCommit: a.DB.Dialect() == store.SQLite})
+	a.Outbox.SetMessages(a.Inbox)
+	a.Web = web.New(web.Deps{DB: a.DB, Accounts: a.Accounts, Inbox: a.Inbox, Points: a.Points, Registry: registry, Skills: a.Skills, Hub: a.Hub,
+		Blobs: mustBlobs(cfg.DataDir), Fetch: netguard.Client(60*time.Second, cfg.AllowPrivateFetch), Content: contentService(contentPolicy),
+		Metrics: reg, Gatherer: reg, Logger: a.log, Now: cfg.Now},
+		web.Options{PublicURL: a.cfg.PublicURL, MaxBodyBytes: cfg.MaxBodyBytes, FileKey: box.DeriveKey("file-urls")})
+	a.Inbox.SetAttachmentSigner(a.Web)
+	if a.DB.Dialect() == store.Postgres {
+		a.bridge = realtime.NewPGBridge(a.DB.URL(), a.Hub, a.nodeID, a.log)
+		a.Hub.SetBroadcaster(a.bridge)
+	}
+	a.stdout = stdout
+	return nil
+}
+
+func mustBlobs(dataDir string) *blob.FileStore {
+	b, err := blob.NewFileStore(filepath.Join(dataDir, "blobs"))
+	if err != nil {
+		panic(err) // the data directory was just created writable
+	}
+	return b
+}
+
+// Handler is the whole HTTP surface: the API and, with --demo, the sandbox.
+func (a *App) Handler() http.Handler {
+	if !a.cfg.Demo {
+		return a.Web.Handler()
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /sandbox/byoc", a.sandboxBYOC)
+	mux.Handle("/", a.Web.Handler())
+	return mux
+}
+
+// Addr is the address the server listens on.
+func (a *App) Addr() string { return a.listener.Addr().String() }
+
+// URL is the server's base URL.
+func (a *App) URL() string { return "http://" + a.Addr() }
+
+// Run serves until ctx ends, then shuts down gracefully: stops accepting
+// requests, lets requests in flight finish, stops the workers.
+func (a *App) Run(ctx context.Context) error {
+	defer a.DB.Close()
+	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
+		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+	workCtx, stopWork := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	run := func(name string, f func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(workCtx); err != nil && !errors.Is(err, context.Canceled) {
+				a.log.Error(name+" stopped", "err", err)
+			}
+		}()
+	}
+	run("inbox", a.Inbox.Run)
+	run("outbox", a.Outbox.Run)
+	if a.bridge != nil {
+		run("realtime bridge", a.bridge.Run)
+	}
+	if a.cfg.Demo {
+		// After the inbox loop started: demo data goes through the same
+		// ingest path as real traffic.
+		if err := a.SeedDemo(ctx, a.stdout); err != nil {
+			stopWork()
+			wg.Wait()
+			return fmt.Errorf("demo data: %w", err)
+		}
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(a.listener) }()
+	a.log.Info("parley serving", "addr", a.Addr(), "public_url", a.cfg.PublicURL, "database", string(a.DB.Dialect()), "data", a.cfg.DataDir)
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-serveErr:
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	a.Hub.Close() // ends event streams so Shutdown need not wait for them
+	_ = srv.Shutdown(shutdownCtx)
+	stopWork()
+	wg.Wait()
+	if a.bridge != nil {
+		_ = a.bridge.Close()
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// PublicURL is the configured public base URL.
+func (a *App) PublicURL() string { return strings.TrimRight(a.cfg.PublicURL, "/") }

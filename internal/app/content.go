@@ -1,0 +1,96 @@
+package app
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/parleyhq/parley/internal/account"
+	"github.com/parleyhq/parley/internal/content"
+	"github.com/parleyhq/parley/internal/inbox"
+)
+
+// contentPolicy adapts the rich-content engine to the inbox (validate and
+// render outbound content; agents limited to their channel's agent table)
+// and to the API (capabilities and render previews).
+type contentPolicy struct{}
+
+func newContentPolicy() *contentPolicy { return &contentPolicy{} }
+
+func decodeContent(raw []byte) (content.Content, error) {
+	var c content.Content
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return c, &inbox.ValidationError{Field: "content", Reason: "malformed content: " + err.Error()}
+	}
+	return c, nil
+}
+
+func contentError(err error) error {
+	var ve *content.ValidationError
+	if errors.As(err, &ve) {
+		return &inbox.ValidationError{Field: "content." + ve.Field, Reason: ve.Reason}
+	}
+	return err
+}
+
+// Validate checks canonical content (inbound from BYOC, or before sending).
+func (p *contentPolicy) Validate(raw json.RawMessage) error {
+	c, err := decodeContent(raw)
+	if err != nil {
+		return err
+	}
+	return contentError(c.Validate())
+}
+
+// Prepare validates, checks the agent table and renders for the channel.
+func (p *contentPolicy) Prepare(channelType string, role account.Role, raw json.RawMessage, text string) (json.RawMessage, string, error) {
+	c, err := decodeContent(raw)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := c.Validate(); err != nil {
+		return nil, "", contentError(err)
+	}
+	if role == account.RoleAgent && !content.AgentMaySend(channelType, c.Type) {
+		return nil, "", &inbox.ValidationError{Field: "content.type",
+			Reason: fmt.Sprintf("agents cannot send %s on %s (see GET /api/v1/channel-types/%s/capabilities)", c.Type, channelType, channelType)}
+	}
+	r, err := content.Render(channelType, c, content.RenderOptions{})
+	if err != nil {
+		return nil, "", contentError(err)
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return nil, "", err
+	}
+	return b, r.Text, nil
+}
+
+type contentAPI struct{ p *contentPolicy }
+
+func contentService(p *contentPolicy) contentAPI { return contentAPI{p: p} }
+
+// Capabilities returns the two table rows of a channel type.
+func (c contentAPI) Capabilities(channelType string) (any, bool) {
+	send, agent, ok := content.Capabilities(channelType)
+	if !ok {
+		return nil, false
+	}
+	return map[string]any{"channel_type": channelType, "send": send, "agent": agent}, true
+}
+
+// Preview renders content for a channel type.
+func (c contentAPI) Preview(channelType string, raw []byte) (any, error) {
+	ct, err := decodeContent(raw)
+	if err != nil {
+		return nil, err
+	}
+	r, err := content.Render(channelType, ct, content.RenderOptions{})
+	if err != nil {
+		return nil, contentError(err)
+	}
+	return r, nil
+}

@@ -1,0 +1,276 @@
+package inbox
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/parleyhq/parley/internal/channel"
+	"github.com/parleyhq/parley/internal/realtime"
+	"github.com/parleyhq/parley/internal/store"
+)
+
+// InboundItem is one parsed inbound event with its files already stored.
+type InboundItem struct {
+	Event channel.InboundEvent
+	Files []File
+}
+
+// ErrUnknownMessage is a receipt for a message this point of contact never sent.
+var ErrUnknownMessage = errors.New("inbox: no such message on this point of contact")
+
+// Ingest stores what a platform delivered, in one transaction together with
+// the work it triggers (the case waiting for routing is that work), and
+// returns only after the commit. The same platform message id never makes a
+// second message: a retry returns the first one's ids, marked Duplicate.
+// Receipts that name an unknown message are reported per item, and do not
+// fail the rest.
+func (s *Service) Ingest(ctx context.Context, poc *channel.PointOfContact, items []InboundItem) ([]channel.IngestResult, error) {
+	if s.batcher != nil {
+		return s.batcher.submit(ctx, poc, items)
+	}
+	var results []channel.IngestResult
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		err = s.db.InTx(ctx, func(tx *store.Tx) error {
+			var e error
+			results, e = s.ingestTx(ctx, tx, poc, items)
+			return e
+		})
+		// Two nodes creating the same contact, thread or case at once: one
+		// wins the unique index, the other retries and finds its rows.
+		if !store.IsUniqueViolation(err) {
+			break
+		}
+	}
+	return results, err
+}
+
+func (s *Service) ingestTx(ctx context.Context, tx *store.Tx, poc *channel.PointOfContact, items []InboundItem) ([]channel.IngestResult, error) {
+	results := make([]channel.IngestResult, len(items))
+	for i := range items {
+		it := &items[i]
+		results[i].Event = &it.Event
+		switch it.Event.Kind {
+		case channel.EventMessage:
+			if err := s.ingestMessage(ctx, tx, poc, it, &results[i]); err != nil {
+				return nil, err
+			}
+		case channel.EventStatus:
+			if err := s.applyReceipt(ctx, tx, poc, &it.Event, &results[i]); err != nil {
+				if errors.Is(err, ErrUnknownMessage) {
+					results[i].Err = err
+					continue
+				}
+				return nil, err
+			}
+		default:
+			results[i].Err = fmt.Errorf("inbox: unknown event kind %q", it.Event.Kind)
+		}
+	}
+	return results, nil
+}
+
+func (s *Service) ingestMessage(ctx context.Context, tx *store.Tx, poc *channel.PointOfContact, it *InboundItem, res *channel.IngestResult) error {
+	ev := &it.Event
+	// 1. Dedupe on the platform's message id.
+	err := tx.QueryRowContext(ctx, `SELECT m.id, m.case_id, m.thread_id, t.contact_id FROM messages m JOIN threads t ON t.id = m.thread_id
+		WHERE m.point_of_contact_id = ? AND m.direction = 'inbound' AND m.platform_message_id = ?`, poc.ID, ev.PlatformMessageID).
+		Scan(&res.MessageID, &res.CaseID, &res.ThreadID, &res.ContactID)
+	if err == nil {
+		res.Duplicate = true
+		return nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	now := s.now().UTC()
+	nowUS := store.Micros(now)
+	var events []realtime.Event
+
+	// 2. The thread and its active case, in one lookup on the hot path.
+	var caseID, caseStatus sql.NullString
+	err = tx.QueryRowContext(ctx, `SELECT t.id, t.contact_id, c.id, c.status FROM threads t
+		LEFT JOIN cases c ON c.thread_id = t.id AND c.status <> 'closed'
+		WHERE t.point_of_contact_id = ? AND t.external_id = ?`, poc.ID, ev.ThreadID).Scan(&res.ThreadID, &res.ContactID, &caseID, &caseStatus)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if err := s.createThread(ctx, tx, poc, ev, now, res); err != nil {
+			return err
+		}
+	case err != nil:
+		return err
+	}
+
+	// 3. The case: a new one for a new thread or after `closed`; an inbound
+	// message reopens a pending or resolved case.
+	var c *Case
+	if !caseID.Valid {
+		c = &Case{ID: store.NewID(), ThreadID: res.ThreadID, PointOfContactID: poc.ID, ChannelType: poc.Type, ContactID: res.ContactID,
+			Status: StatusNew, SkillID: poc.DefaultSkillID, Subject: subjectOf(ev), CreatedAt: now, UpdatedAt: now, LastMessageAt: now, LastInboundAt: &now,
+			workspaceID: poc.WorkspaceID}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO cases (id, workspace_id, thread_id, point_of_contact_id, channel_type, contact_id, status, skill_id, subject,
+			created_at, updated_at, last_message_at, last_inbound_at) VALUES (?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?)`,
+			c.ID, poc.WorkspaceID, c.ThreadID, poc.ID, poc.Type, c.ContactID, c.SkillID, c.Subject, nowUS, nowUS, nowUS, nowUS); err != nil {
+			return err
+		}
+		res.CaseID = c.ID
+		events = append(events, event(realtime.TypeCaseCreated, poc.WorkspaceID, poc.ID, c.ID, caseSummary(c), now))
+	} else {
+		res.CaseID = caseID.String
+		from := Status(caseStatus.String)
+		to := from
+		if from == StatusPending || from == StatusResolved {
+			to = StatusOpen
+		}
+		if to != from {
+			if _, err := tx.ExecContext(ctx, `UPDATE cases SET status = ?, updated_at = ?, last_message_at = ?, last_inbound_at = ?, resolved_at = NULL WHERE id = ?`,
+				string(to), nowUS, nowUS, nowUS, res.CaseID); err != nil {
+				return err
+			}
+			events = append(events, event(realtime.TypeCaseUpdated, poc.WorkspaceID, poc.ID, res.CaseID,
+				map[string]any{"id": res.CaseID, "status": to, "previous_status": from, "reason": "inbound_message"}, now))
+			if err := recordStatusChange(ctx, tx, poc.WorkspaceID, "system", "", res.CaseID, from, to, "inbound message", now); err != nil {
+				return err
+			}
+		} else if _, err := tx.ExecContext(ctx, `UPDATE cases SET updated_at = ?, last_message_at = ?, last_inbound_at = ? WHERE id = ?`,
+			nowUS, nowUS, nowUS, res.CaseID); err != nil {
+			return err
+		}
+	}
+
+	// 4. The message and its attachments.
+	m := &Message{ID: store.NewID(), CaseID: res.CaseID, ThreadID: res.ThreadID, PointOfContactID: poc.ID, Direction: Inbound,
+		Author: Author{Type: "contact", ID: res.ContactID}, Text: ev.Text, Content: ev.Content, Status: MsgReceived, CreatedAt: now,
+		PlatformMessageID: &ev.PlatformMessageID, workspaceID: poc.WorkspaceID}
+	var platformSent sql.NullInt64
+	if !ev.SentAt.IsZero() {
+		t := ev.SentAt.UTC()
+		m.PlatformSentAt = &t
+		platformSent = sql.NullInt64{Int64: store.Micros(t), Valid: true}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO messages (id, workspace_id, case_id, thread_id, point_of_contact_id, direction, author_type, author_id, text, content,
+		platform_message_id, status, platform_sent_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'inbound', 'contact', ?, ?, ?, ?, 'received', ?, ?, ?)`,
+		m.ID, poc.WorkspaceID, m.CaseID, m.ThreadID, poc.ID, res.ContactID, m.Text, nullJSON(m.Content), ev.PlatformMessageID, platformSent, nowUS, nowUS); err != nil {
+		return err
+	}
+	for _, f := range it.Files {
+		a, err := insertAttachment(ctx, tx, poc.WorkspaceID, m.ID, f, now)
+		if err != nil {
+			return err
+		}
+		m.Attachments = append(m.Attachments, a)
+	}
+	res.MessageID = m.ID
+	events = append(events, event(realtime.TypeMessageCreated, poc.WorkspaceID, poc.ID, m.CaseID, m, now))
+	s.publish(tx, events...)
+	return nil
+}
+
+func (s *Service) createThread(ctx context.Context, tx *store.Tx, poc *channel.PointOfContact, ev *channel.InboundEvent, now time.Time, res *channel.IngestResult) error {
+	nowUS := store.Micros(now)
+	// The contact: found by this point of contact's address for the author,
+	// or created with its identity.
+	err := tx.QueryRowContext(ctx, `SELECT COALESCE(c.merged_into, c.id) FROM contact_identities i JOIN contacts c ON c.id = i.contact_id
+		WHERE i.point_of_contact_id = ? AND i.address = ?`, poc.ID, ev.AuthorID).Scan(&res.ContactID)
+	if errors.Is(err, sql.ErrNoRows) {
+		res.ContactID = store.NewID()
+		if _, err := tx.ExecContext(ctx, `INSERT INTO contacts (id, workspace_id, name, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
+			res.ContactID, poc.WorkspaceID, ev.AuthorName, nowUS, nowUS); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO contact_identities (id, workspace_id, contact_id, point_of_contact_id, channel_type, address, display_name, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, store.NewID(), poc.WorkspaceID, res.ContactID, poc.ID, poc.Type, ev.AuthorID, ev.AuthorName, nowUS); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	res.ThreadID = store.NewID()
+	_, err = tx.ExecContext(ctx, `INSERT INTO threads (id, workspace_id, point_of_contact_id, contact_id, external_id, name, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		res.ThreadID, poc.WorkspaceID, poc.ID, res.ContactID, ev.ThreadID, ev.ThreadName, nowUS)
+	return err
+}
+
+func subjectOf(ev *channel.InboundEvent) string {
+	if ev.ThreadName != "" {
+		return truncate(ev.ThreadName, 200)
+	}
+	return truncate(strings.Join(strings.Fields(ev.Text), " "), 120)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+func nullJSON(b []byte) sql.NullString {
+	if len(b) == 0 || string(b) == "null" {
+		return sql.NullString{}
+	}
+	return sql.NullString{String: string(b), Valid: true}
+}
+
+func insertAttachment(ctx context.Context, tx *store.Tx, workspaceID, messageID string, f File, now time.Time) (Attachment, error) {
+	a := Attachment{ID: store.NewID(), Name: f.Name, MimeType: f.MimeType, Size: f.Size, SHA256: f.SHA256, BlobKey: f.BlobKey}
+	_, err := tx.ExecContext(ctx, `INSERT INTO attachments (id, workspace_id, message_id, name, mime_type, size, sha256, blob_key, source_url, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, a.ID, workspaceID, messageID, a.Name, a.MimeType, a.Size, a.SHA256, a.BlobKey, f.SourceURL, store.Micros(now))
+	return a, err
+}
+
+// statusRank orders outbound delivery statuses: receipts never move a
+// message backwards (a late "delivered" after "read" changes nothing).
+var statusRank = map[string]int{MsgPending: 0, MsgSent: 1, MsgDelivered: 2, MsgRead: 3}
+
+func (s *Service) applyReceipt(ctx context.Context, tx *store.Tx, poc *channel.PointOfContact, ev *channel.InboundEvent, res *channel.IngestResult) error {
+	var id, caseID, status string
+	err := tx.QueryRowContext(ctx, `SELECT id, case_id, status FROM messages WHERE point_of_contact_id = ? AND direction = 'outbound' AND (id = ? OR platform_message_id = ?)`,
+		poc.ID, ev.StatusMessageID, ev.StatusMessageID).Scan(&id, &caseID, &status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrUnknownMessage
+	}
+	if err != nil {
+		return err
+	}
+	res.MessageID, res.CaseID, res.Status = id, caseID, status
+	now := s.now().UTC()
+	nowUS := store.Micros(now)
+	var q string
+	args := []any{}
+	switch ev.Status {
+	case MsgDelivered, MsgRead:
+		if status == MsgFailed || statusRank[ev.Status] <= statusRank[status] {
+			return nil
+		}
+		col := "delivered_at"
+		if ev.Status == MsgRead {
+			col = "read_at"
+		}
+		q = `UPDATE messages SET status = ?, ` + col + ` = ?, updated_at = ? WHERE id = ?`
+		args = append(args, ev.Status, nowUS, nowUS, id)
+	case MsgFailed:
+		if status == MsgFailed || status == MsgRead {
+			return nil
+		}
+		q = `UPDATE messages SET status = 'failed', status_reason = ?, failed_at = ?, updated_at = ? WHERE id = ?`
+		args = append(args, truncate(ev.Reason, 1000), nowUS, nowUS, id)
+	default:
+		return fmt.Errorf("inbox: unknown receipt status %q", ev.Status)
+	}
+	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		return err
+	}
+	res.Status = ev.Status
+	s.publish(tx, event(realtime.TypeMessageStatus, poc.WorkspaceID, poc.ID, caseID,
+		map[string]any{"id": id, "case_id": caseID, "status": ev.Status, "reason": ev.Reason}, now))
+	return nil
+}

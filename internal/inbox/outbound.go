@@ -1,0 +1,362 @@
+package inbox
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"strings"
+
+	"github.com/parleyhq/parley/internal/account"
+	"github.com/parleyhq/parley/internal/channel"
+	"github.com/parleyhq/parley/internal/outbox"
+	"github.com/parleyhq/parley/internal/realtime"
+	"github.com/parleyhq/parley/internal/store"
+)
+
+// NewMessage is an outbound message as an agent, bot or the API writes it.
+type NewMessage struct {
+	Text    string          `json:"text"`
+	Content json.RawMessage `json:"content"`
+	Files   []File          `json:"-"`
+}
+
+// MaxTextLength bounds a message's text.
+const MaxTextLength = 64 << 10
+
+// Reply accepts an outbound message on a case: it is stored as `pending`
+// together with its delivery work in one transaction, and delivered by the
+// outbox. The case moves to `pending` (the agent replied and waits on the
+// customer) unless configured otherwise.
+func (s *Service) Reply(ctx context.Context, u *account.User, caseID string, in NewMessage) (*Message, error) {
+	if len(in.Text) > MaxTextLength {
+		return nil, &ValidationError{"text", "at most 64 KiB"}
+	}
+	hasContent := len(in.Content) > 0 && string(in.Content) != "null"
+	if strings.TrimSpace(in.Text) == "" && !hasContent && len(in.Files) == 0 {
+		return nil, &ValidationError{"text", "a message needs text, content or attachments"}
+	}
+	var m *Message
+	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		c, err := s.getCase(ctx, tx, u, caseID)
+		if err != nil {
+			return err
+		}
+		if !u.Can(account.ActionReply, c.PointOfContactID) {
+			return ErrForbidden
+		}
+		if c.Status == StatusClosed || c.Status == StatusTrashed {
+			return ErrCaseClosed
+		}
+		var rendered json.RawMessage
+		text := in.Text
+		if hasContent {
+			if s.content == nil {
+				return &ValidationError{"content", "rich content is not available on this server"}
+			}
+			var fallback string
+			rendered, fallback, err = s.content.Prepare(c.ChannelType, u.Role, in.Content, in.Text)
+			if err != nil {
+				return err
+			}
+			if strings.TrimSpace(text) == "" {
+				text = fallback
+			}
+		}
+		now := s.now().UTC()
+		nowUS := store.Micros(now)
+		m = &Message{ID: store.NewID(), CaseID: c.ID, ThreadID: c.ThreadID, PointOfContactID: c.PointOfContactID, Direction: Outbound,
+			Author: Author{Type: "agent", ID: u.ID}, Text: text, Content: nilIfNull(in.Content), Rendered: rendered, Status: MsgPending, CreatedAt: now,
+			Attachments: []Attachment{}, workspaceID: u.WorkspaceID}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO messages (id, workspace_id, case_id, thread_id, point_of_contact_id, direction, author_type, author_id, text, content, rendered,
+			status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'outbound', 'agent', ?, ?, ?, ?, 'pending', ?, ?)`,
+			m.ID, u.WorkspaceID, c.ID, c.ThreadID, c.PointOfContactID, u.ID, text, nullJSON(m.Content), nullJSON(rendered), nowUS, nowUS); err != nil {
+			return err
+		}
+		for _, f := range in.Files {
+			a, err := insertAttachment(ctx, tx, u.WorkspaceID, m.ID, f, now)
+			if err != nil {
+				return err
+			}
+			m.Attachments = append(m.Attachments, a)
+		}
+		if err := outbox.Enqueue(ctx, tx, u.WorkspaceID, m.ID, c.ThreadID, c.PointOfContactID, now); err != nil {
+			return err
+		}
+		events := []realtime.Event{event(realtime.TypeMessageCreated, u.WorkspaceID, c.PointOfContactID, c.ID, m, now)}
+		to := c.Status
+		if s.replySetsPending && c.Status != StatusPending {
+			to = StatusPending
+		} else if c.Status == StatusNew {
+			to = StatusOpen
+		}
+		sets := `updated_at = ?, last_message_at = ?, first_response_at = COALESCE(first_response_at, ?)`
+		args := []any{nowUS, nowUS, nowUS}
+		if to != c.Status {
+			sets += `, status = ?`
+			args = append(args, string(to))
+			if err := recordStatusChange(ctx, tx, u.WorkspaceID, "user", u.ID, c.ID, c.Status, to, "agent reply", now); err != nil {
+				return err
+			}
+			events = append(events, event(realtime.TypeCaseUpdated, u.WorkspaceID, c.PointOfContactID, c.ID,
+				map[string]any{"id": c.ID, "status": to, "previous_status": c.Status, "reason": "agent_reply"}, now))
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE cases SET `+sets+` WHERE id = ?`, append(args, c.ID)...); err != nil {
+			return err
+		}
+		s.publish(tx, events...)
+		if s.waker != nil {
+			tx.AfterCommit(s.waker.Wake)
+		}
+		return nil
+	})
+	return m, err
+}
+
+func nilIfNull(b json.RawMessage) json.RawMessage {
+	if len(b) == 0 || string(b) == "null" {
+		return nil
+	}
+	return b
+}
+
+const messageColumns = `id, workspace_id, case_id, thread_id, point_of_contact_id, direction, author_type, author_id, text, content, rendered,
+	platform_message_id, status, status_reason, created_at, platform_sent_at, sent_at, delivered_at, read_at, failed_at`
+
+func scanMessage(row interface{ Scan(...any) error }) (*Message, error) {
+	m := &Message{Attachments: []Attachment{}}
+	var content, rendered, platformID sql.NullString
+	var created int64
+	var pSent, sent, delivered, read, failed sql.NullInt64
+	err := row.Scan(&m.ID, &m.workspaceID, &m.CaseID, &m.ThreadID, &m.PointOfContactID, &m.Direction, &m.Author.Type, &m.Author.ID, &m.Text,
+		&content, &rendered, &platformID, &m.Status, &m.StatusReason, &created, &pSent, &sent, &delivered, &read, &failed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	if content.Valid {
+		m.Content = json.RawMessage(content.String)
+	}
+	if rendered.Valid {
+		m.Rendered = json.RawMessage(rendered.String)
+	}
+	m.PlatformMessageID = nullPtr(platformID)
+	m.CreatedAt = store.Time(created)
+	m.PlatformSentAt, m.SentAt, m.DeliveredAt, m.ReadAt, m.FailedAt = store.NullTime(pSent), store.NullTime(sent), store.NullTime(delivered), store.NullTime(read), store.NullTime(failed)
+	return m, nil
+}
+
+// ListMessages lists a case's messages, oldest first, with a cursor.
+func (s *Service) ListMessages(ctx context.Context, u *account.User, caseID string, limit int, cursor string) (Page[*Message], error) {
+	if _, err := s.GetCase(ctx, u, caseID); err != nil {
+		return Page[*Message]{}, err
+	}
+	if limit <= 0 {
+		limit = 100
+	}
+	if limit > 500 {
+		return Page[*Message]{}, &ValidationError{"limit", "at most 500"}
+	}
+	where := `workspace_id = ? AND case_id = ?`
+	args := []any{u.WorkspaceID, caseID}
+	if cursor != "" {
+		v, id, err := decodeCursor(cursor)
+		if err != nil {
+			return Page[*Message]{}, err
+		}
+		where += ` AND (created_at > ? OR (created_at = ? AND id > ?))`
+		args = append(args, v, v, id)
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+messageColumns+` FROM messages WHERE `+where+` ORDER BY created_at, id LIMIT ?`, append(args, limit+1)...)
+	if err != nil {
+		return Page[*Message]{}, err
+	}
+	defer rows.Close()
+	page := Page[*Message]{Items: []*Message{}}
+	byID := map[string]*Message{}
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return page, err
+		}
+		page.Items = append(page.Items, m)
+		byID[m.ID] = m
+	}
+	if err := rows.Err(); err != nil {
+		return page, err
+	}
+	if len(page.Items) > limit {
+		delete(byID, page.Items[limit].ID)
+		page.Items = page.Items[:limit]
+		last := page.Items[limit-1]
+		page.NextCursor = encodeCursor(store.Micros(last.CreatedAt), last.ID)
+	}
+	if err := s.attachFiles(ctx, u.WorkspaceID, byID); err != nil {
+		return page, err
+	}
+	return page, nil
+}
+
+func (s *Service) attachFiles(ctx context.Context, workspaceID string, byID map[string]*Message) error {
+	if len(byID) == 0 {
+		return nil
+	}
+	args := []any{workspaceID}
+	for id := range byID {
+		args = append(args, id)
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT id, message_id, name, mime_type, size, sha256, blob_key FROM attachments
+		WHERE workspace_id = ? AND message_id IN (`+placeholders(len(byID))+`) ORDER BY created_at, id`, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a Attachment
+		var mid string
+		if err := rows.Scan(&a.ID, &mid, &a.Name, &a.MimeType, &a.Size, &a.SHA256, &a.BlobKey); err != nil {
+			return err
+		}
+		if m := byID[mid]; m != nil {
+			m.Attachments = append(m.Attachments, a)
+		}
+	}
+	return rows.Err()
+}
+
+// GetAttachment returns an attachment's metadata by id alone; callers
+// authorise first (a signed URL, or a user who can see its case).
+func (s *Service) GetAttachment(ctx context.Context, id string) (Attachment, string, error) {
+	var a Attachment
+	var workspaceID string
+	err := s.db.QueryRowContext(ctx, `SELECT id, workspace_id, name, mime_type, size, sha256, blob_key FROM attachments WHERE id = ?`, id).
+		Scan(&a.ID, &workspaceID, &a.Name, &a.MimeType, &a.Size, &a.SHA256, &a.BlobKey)
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, "", store.ErrNotFound
+	}
+	return a, workspaceID, err
+}
+
+// AttachmentSigner makes the time-limited URLs platforms fetch files from.
+type AttachmentSigner interface {
+	SignedURL(attachmentID string) string
+}
+
+// SetAttachmentSigner wires the signer used by LoadOutbound.
+func (s *Service) SetAttachmentSigner(signer AttachmentSigner) { s.signer = signer }
+
+// LoadOutbound implements outbox.Messages.
+func (s *Service) LoadOutbound(ctx context.Context, messageID string, attempt int) (string, *channel.OutboundMessage, error) {
+	m, err := scanMessage(s.db.QueryRowContext(ctx, `SELECT `+messageColumns+` FROM messages WHERE id = ? AND direction = 'outbound'`, messageID))
+	if err != nil {
+		return "", nil, err
+	}
+	out := &channel.OutboundMessage{ID: m.ID, WorkspaceID: m.workspaceID, CaseID: m.CaseID, Text: m.Text, Content: m.Content, Rendered: m.Rendered,
+		Attempt: attempt, Attachments: []channel.OutboundAttachment{}}
+	if err := s.db.QueryRowContext(ctx, `SELECT t.external_id, i.address, i.display_name FROM threads t
+		JOIN contact_identities i ON i.contact_id = t.contact_id AND i.point_of_contact_id = t.point_of_contact_id
+		WHERE t.id = ? ORDER BY i.created_at LIMIT 1`, m.ThreadID).Scan(&out.ThreadExternalID, &out.RecipientID, &out.RecipientName); err != nil {
+		if !errors.Is(err, sql.ErrNoRows) {
+			return "", nil, err
+		}
+		// A thread whose contact was merged keeps its external id; the
+		// recipient is then the thread itself.
+		if err := s.db.QueryRowContext(ctx, `SELECT external_id FROM threads WHERE id = ?`, m.ThreadID).Scan(&out.ThreadExternalID); err != nil {
+			return "", nil, err
+		}
+		out.RecipientID = out.ThreadExternalID
+	}
+	byID := map[string]*Message{m.ID: m}
+	if err := s.attachFiles(ctx, m.workspaceID, byID); err != nil {
+		return "", nil, err
+	}
+	for _, a := range m.Attachments {
+		oa := channel.OutboundAttachment{ID: a.ID, Name: a.Name, MimeType: a.MimeType, Size: a.Size}
+		if s.signer != nil {
+			oa.URL = s.signer.SignedURL(a.ID)
+		}
+		out.Attachments = append(out.Attachments, oa)
+	}
+	return m.PointOfContactID, out, nil
+}
+
+func (s *Service) messageEvent(ctx context.Context, tx *store.Tx, messageID string, extra map[string]any) error {
+	var ws, poc, caseID, status, reason string
+	if err := tx.QueryRowContext(ctx, `SELECT workspace_id, point_of_contact_id, case_id, status, status_reason FROM messages WHERE id = ?`, messageID).
+		Scan(&ws, &poc, &caseID, &status, &reason); err != nil {
+		return err
+	}
+	data := map[string]any{"id": messageID, "case_id": caseID, "status": status, "reason": reason}
+	for k, v := range extra {
+		data[k] = v
+	}
+	s.publish(tx, event(realtime.TypeMessageStatus, ws, poc, caseID, data, s.now()))
+	return nil
+}
+
+// MarkSent implements outbox.Messages. A receipt may have arrived before
+// the send call returned (the platform is fast): the status then stays
+// where the receipt put it, and only the platform id and sent time are set.
+func (s *Service) MarkSent(ctx context.Context, tx *store.Tx, messageID, platformID string) error {
+	now := store.Micros(s.now())
+	var pid sql.NullString
+	if platformID != "" {
+		pid = sql.NullString{String: platformID, Valid: true}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE messages SET status = CASE WHEN status = 'pending' THEN 'sent' ELSE status END,
+		status_reason = CASE WHEN status = 'pending' THEN '' ELSE status_reason END,
+		platform_message_id = COALESCE(?, platform_message_id), sent_at = ?, updated_at = ? WHERE id = ?`, pid, now, now, messageID); err != nil {
+		return err
+	}
+	return s.messageEvent(ctx, tx, messageID, map[string]any{"platform_message_id": platformID})
+}
+
+// MarkRetrying implements outbox.Messages: the message stays pending and
+// shows why it has not gone yet.
+func (s *Service) MarkRetrying(ctx context.Context, tx *store.Tx, messageID, reason string) error {
+	now := store.Micros(s.now())
+	if _, err := tx.ExecContext(ctx, `UPDATE messages SET status_reason = ?, updated_at = ? WHERE id = ? AND status = 'pending'`, reason, now, messageID); err != nil {
+		return err
+	}
+	return s.messageEvent(ctx, tx, messageID, nil)
+}
+
+// MarkFailed implements outbox.Messages.
+func (s *Service) MarkFailed(ctx context.Context, tx *store.Tx, messageID, reason string) error {
+	now := store.Micros(s.now())
+	if _, err := tx.ExecContext(ctx, `UPDATE messages SET status = 'failed', status_reason = ?, failed_at = ?, updated_at = ? WHERE id = ?`, reason, now, now, messageID); err != nil {
+		return err
+	}
+	return s.messageEvent(ctx, tx, messageID, nil)
+}
+
+// ValidateContent checks inbound canonical content with the content policy.
+func (s *Service) ValidateContent(content json.RawMessage) error {
+	if s.content == nil {
+		return nil
+	}
+	return s.content.Validate(content)
+}
+
+// CanSeeAttachment tells whether a user may see the case an attachment
+// belongs to.
+func (s *Service) CanSeeAttachment(ctx context.Context, u *account.User, attachmentID string) (bool, error) {
+	var caseID string
+	err := s.db.QueryRowContext(ctx, `SELECT m.case_id FROM attachments a JOIN messages m ON m.id = a.message_id WHERE a.workspace_id = ? AND a.id = ?`,
+		u.WorkspaceID, attachmentID).Scan(&caseID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if _, err := s.GetCase(ctx, u, caseID); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return false, nil
+		}
+		return false, err
+	}
+	return true, nil
+}

@@ -1,0 +1,106 @@
+package inbox
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"time"
+
+	"github.com/parleyhq/parley/internal/account"
+	"github.com/parleyhq/parley/internal/realtime"
+	"github.com/parleyhq/parley/internal/store"
+)
+
+// Publisher receives live events once their transaction has committed.
+type Publisher interface {
+	Publish(events ...realtime.Event)
+}
+
+// Waker is told that outbound work was committed, so a worker can start
+// at once instead of at its next poll.
+type Waker interface{ Wake() }
+
+// ContentPolicy validates and renders canonical content for a channel. The
+// rich-content engine implements it; without one, only text is accepted.
+type ContentPolicy interface {
+	// Prepare validates content for sending on channelType by a sender with
+	// the given role (agents are limited to their channel's agent table) and
+	// returns the rendered variant to store and the plain-text fallback.
+	Prepare(channelType string, role account.Role, content json.RawMessage, text string) (rendered json.RawMessage, fallback string, err error)
+	// Validate checks inbound canonical content.
+	Validate(content json.RawMessage) error
+}
+
+// Options configure the service.
+type Options struct {
+	DB        *store.DB
+	Now       func() time.Time
+	Publisher Publisher
+	Waker     Waker
+	Content   ContentPolicy
+	Logger    *slog.Logger
+	// ReplySetsPending moves a case to pending when an agent replies
+	// (the reference product's behaviour; on by default).
+	ReplySetsPending *bool
+	// GroupCommit batches concurrent ingests into one SQLite transaction.
+	GroupCommit bool
+	// MaxBatch bounds a group commit (default 256 requests).
+	MaxBatch int
+}
+
+// Service is the digital inbox.
+type Service struct {
+	db               *store.DB
+	now              func() time.Time
+	pub              Publisher
+	waker            Waker
+	content          ContentPolicy
+	log              *slog.Logger
+	replySetsPending bool
+	batcher          *batcher
+	signer           AttachmentSigner
+}
+
+// New makes the service. Call Run to start the group-commit loop when
+// GroupCommit is on.
+func New(o Options) *Service {
+	s := &Service{db: o.DB, now: o.Now, pub: o.Publisher, waker: o.Waker, content: o.Content, log: o.Logger, replySetsPending: true}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if o.ReplySetsPending != nil {
+		s.replySetsPending = *o.ReplySetsPending
+	}
+	if o.GroupCommit {
+		max := o.MaxBatch
+		if max <= 0 {
+			max = 256
+		}
+		s.batcher = newBatcher(s, max)
+	}
+	return s
+}
+
+// Run serves group commits until ctx ends.
+func (s *Service) Run(ctx context.Context) error {
+	if s.batcher == nil {
+		<-ctx.Done()
+		return nil
+	}
+	return s.batcher.run(ctx)
+}
+
+func (s *Service) publish(tx *store.Tx, events ...realtime.Event) {
+	if s.pub == nil || len(events) == 0 {
+		return
+	}
+	tx.AfterCommit(func() { s.pub.Publish(events...) })
+}
+
+func event(typ, workspaceID, pocID, caseID string, data any, at time.Time) realtime.Event {
+	b, _ := json.Marshal(data)
+	return realtime.Event{ID: store.NewID(), Type: typ, WorkspaceID: workspaceID, PointOfContactID: pocID, CaseID: caseID, Data: b, At: at}
+}

@@ -1,0 +1,557 @@
+package web
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/parleyhq/parley/internal/account"
+	"github.com/parleyhq/parley/internal/channel"
+	"github.com/parleyhq/parley/internal/inbox"
+)
+
+func clientIP(r *http.Request) string {
+	host := r.RemoteAddr
+	if i := strings.LastIndexByte(host, ':'); i > 0 {
+		host = host[:i]
+	}
+	return strings.Trim(host, "[]")
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	if !s.limiter.allow(clientIP(r), s.Now()) {
+		w.Header().Set("Retry-After", "5")
+		problem(w, http.StatusTooManyRequests, "too many login attempts; wait and try again")
+		return
+	}
+	var in struct {
+		Email     string `json:"email"`
+		Password  string `json:"password"`
+		Name      string `json:"name"`
+		ExpiresIn int    `json:"expires_in"` // seconds; 0 = never
+	}
+	if !s.decodeJSON(w, r, &in) {
+		return
+	}
+	u, err := s.Accounts.Login(r.Context(), in.Email, in.Password)
+	if err != nil {
+		if err == account.ErrBadCredentials {
+			problem(w, http.StatusUnauthorized, "wrong email or password")
+			return
+		}
+		s.fail(w, r, err)
+		return
+	}
+	s.issueToken(w, r, &u, in.Name, in.ExpiresIn)
+}
+
+func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, u *account.User, name string, expiresIn int) {
+	if expiresIn < 0 {
+		invalid(w, "expires_in", "seconds, 0 for no expiry")
+		return
+	}
+	value, t, err := s.Accounts.CreateToken(r.Context(), u, name, time.Duration(expiresIn)*time.Second)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"token": value, "token_info": t, "user": u})
+}
+
+func (s *Server) me(w http.ResponseWriter, r *http.Request, u *account.User) {
+	writeJSON(w, http.StatusOK, u)
+}
+
+func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, u *account.User) {
+	ts, err := s.Accounts.ListTokens(r.Context(), u)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if ts == nil {
+		ts = []account.Token{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": ts})
+}
+
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request, u *account.User) {
+	var in struct {
+		Name      string `json:"name"`
+		ExpiresIn int    `json:"expires_in"`
+	}
+	if !s.decodeJSON(w, r, &in) {
+		return
+	}
+	s.issueToken(w, r, u, in.Name, in.ExpiresIn)
+}
+
+func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, u *account.User) {
+	if err := s.Accounts.RevokeToken(r.Context(), u, r.PathValue("id")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, u *account.User) {
+	users, err := s.Accounts.ListUsers(r.Context(), u.WorkspaceID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if users == nil {
+		users = []account.User{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": users})
+}
+
+func (s *Server) createUser(w http.ResponseWriter, r *http.Request, u *account.User) {
+	var in account.NewUser
+	if !s.decodeJSON(w, r, &in) {
+		return
+	}
+	created, err := s.Accounts.CreateUser(r.Context(), s.DB, u.WorkspaceID, in)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, created)
+}
+
+func (s *Server) getUser(w http.ResponseWriter, r *http.Request, u *account.User) {
+	got, err := s.Accounts.GetUser(r.Context(), u.WorkspaceID, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, got)
+}
+
+func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, u *account.User) {
+	var p account.UserPatch
+	if !s.decodeJSON(w, r, &p) {
+		return
+	}
+	id := r.PathValue("id")
+	if !u.IsAdmin() {
+		// Users may change their own name and password, nothing else.
+		if id != u.ID || p.Role != nil || p.ChannelPermissions != nil || p.Disabled != nil {
+			problem(w, http.StatusForbidden, "administrators only")
+			return
+		}
+	}
+	if u.IsAdmin() && id == u.ID && ((p.Role != nil && *p.Role != account.RoleAdmin) || (p.Disabled != nil && *p.Disabled)) {
+		problem(w, http.StatusConflict, "you cannot demote or disable yourself")
+		return
+	}
+	got, err := s.Accounts.UpdateUser(r.Context(), u, id, p)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, got)
+}
+
+func (s *Server) listSkills(w http.ResponseWriter, r *http.Request, u *account.User) {
+	sk, err := s.Skills.List(r.Context(), u.WorkspaceID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": sk})
+}
+
+func (s *Server) createSkill(w http.ResponseWriter, r *http.Request, u *account.User) {
+	var in struct{ Name, Description string }
+	if !s.decodeJSON(w, r, &in) {
+		return
+	}
+	sk, err := s.Skills.Create(r.Context(), u.WorkspaceID, u.ID, in.Name, in.Description)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, sk)
+}
+
+func (s *Server) getSkill(w http.ResponseWriter, r *http.Request, u *account.User) {
+	sk, err := s.Skills.Get(r.Context(), u.WorkspaceID, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, sk)
+}
+
+func (s *Server) updateSkill(w http.ResponseWriter, r *http.Request, u *account.User) {
+	var in struct{ Name, Description *string }
+	if !s.decodeJSON(w, r, &in) {
+		return
+	}
+	sk, err := s.Skills.Update(r.Context(), u.WorkspaceID, u.ID, r.PathValue("id"), in.Name, in.Description)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, sk)
+}
+
+func (s *Server) deleteSkill(w http.ResponseWriter, r *http.Request, u *account.User) {
+	if err := s.Skills.Delete(r.Context(), u.WorkspaceID, u.ID, r.PathValue("id")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// pointView is a point of contact as the API shows it: credentials by name
+// only, never their values.
+type pointView struct {
+	channel.PointOfContact
+	Credentials []string `json:"credentials_set"`
+}
+
+func (s *Server) view(p channel.PointOfContact) pointView {
+	p.WebhookURL = strings.TrimRight(s.opts.PublicURL, "/") + "/webhooks/" + p.ID
+	if p.Type == "byoc" {
+		p.WebhookURL = strings.TrimRight(s.opts.PublicURL, "/") + "/api/v1/byoc/" + p.ID + "/messages"
+	}
+	names := p.CredentialNames()
+	if names == nil {
+		names = []string{}
+	}
+	return pointView{PointOfContact: p, Credentials: names}
+}
+
+func (s *Server) listPoints(w http.ResponseWriter, r *http.Request, u *account.User) {
+	ps, err := s.Points.List(r.Context(), u.WorkspaceID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := []pointView{}
+	for _, p := range ps {
+		if u.CanSee(p.ID) {
+			out = append(out, s.view(p))
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": out})
+}
+
+func (s *Server) createPoint(w http.ResponseWriter, r *http.Request, u *account.User) {
+	var in channel.NewPointOfContact
+	if !s.decodeJSON(w, r, &in) {
+		return
+	}
+	p, generated, err := s.Points.Create(r.Context(), u.WorkspaceID, u.ID, in)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := map[string]any{"point_of_contact": s.view(p)}
+	for k, v := range generated {
+		out[k] = v // shown once: token, secret
+	}
+	writeJSON(w, http.StatusCreated, out)
+}
+
+func (s *Server) getPoint(w http.ResponseWriter, r *http.Request, u *account.User) {
+	id := r.PathValue("id")
+	if !u.CanSee(id) {
+		problem(w, http.StatusNotFound, "not found")
+		return
+	}
+	p, err := s.Points.Get(r.Context(), u.WorkspaceID, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.view(p))
+}
+
+func (s *Server) updatePoint(w http.ResponseWriter, r *http.Request, u *account.User) {
+	var in channel.Patch
+	if !s.decodeJSON(w, r, &in) {
+		return
+	}
+	p, err := s.Points.Update(r.Context(), u.WorkspaceID, u.ID, r.PathValue("id"), in)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.view(p))
+}
+
+func (s *Server) deletePoint(w http.ResponseWriter, r *http.Request, u *account.User) {
+	if err := s.Points.Delete(r.Context(), u.WorkspaceID, u.ID, r.PathValue("id")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) rotatePoint(w http.ResponseWriter, r *http.Request, u *account.User) {
+	p, generated, err := s.Points.RotateCredentials(r.Context(), u.WorkspaceID, u.ID, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := map[string]any{"point_of_contact": s.view(p)}
+	for k, v := range generated {
+		out[k] = v
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func parseTimeParam(q, name string) (*time.Time, error) {
+	if q == "" {
+		return nil, nil
+	}
+	t, err := time.Parse(time.RFC3339, q)
+	if err != nil {
+		return nil, &inbox.ValidationError{Field: name, Reason: "RFC 3339 time, e.g. 2026-11-24T09:00:00Z"}
+	}
+	return &t, nil
+}
+
+func (s *Server) listCases(w http.ResponseWriter, r *http.Request, u *account.User) {
+	q := r.URL.Query()
+	f := inbox.CaseFilter{PointOfContactID: q.Get("point_of_contact_id"), ChannelType: q.Get("channel_type"), SkillID: q.Get("skill_id"),
+		AssigneeID: q.Get("assignee_id"), OwnerID: q.Get("owner_id"), Tag: q.Get("tag"), Text: q.Get("q"), ContactID: q.Get("contact_id"),
+		Sort: q.Get("sort"), Cursor: q.Get("cursor")}
+	if f.AssigneeID == "me" {
+		f.AssigneeID = u.ID
+	}
+	if f.OwnerID == "me" {
+		f.OwnerID = u.ID
+	}
+	for _, st := range q["status"] {
+		for _, v := range strings.Split(st, ",") {
+			if v = strings.TrimSpace(v); v != "" {
+				f.Statuses = append(f.Statuses, inbox.Status(v))
+			}
+		}
+	}
+	var err error
+	if f.CreatedAfter, err = parseTimeParam(q.Get("created_after"), "created_after"); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if f.CreatedBefore, err = parseTimeParam(q.Get("created_before"), "created_before"); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if l := q.Get("limit"); l != "" {
+		if f.Limit, err = strconv.Atoi(l); err != nil || f.Limit < 1 {
+			invalid(w, "limit", "a positive integer")
+			return
+		}
+	}
+	page, err := s.Inbox.ListCases(r.Context(), u, f)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, page)
+}
+
+func (s *Server) getCase(w http.ResponseWriter, r *http.Request, u *account.User) {
+	c, err := s.Inbox.GetCase(r.Context(), u, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+func (s *Server) updateCase(w http.ResponseWriter, r *http.Request, u *account.User) {
+	var p inbox.CasePatch
+	if !s.decodeJSON(w, r, &p) {
+		return
+	}
+	c, err := s.Inbox.UpdateCase(r.Context(), u, r.PathValue("id"), p)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, u *account.User) {
+	limit := 0
+	if l := r.URL.Query().Get("limit"); l != "" {
+		var err error
+		if limit, err = strconv.Atoi(l); err != nil || limit < 1 {
+			invalid(w, "limit", "a positive integer")
+			return
+		}
+	}
+	page, err := s.Inbox.ListMessages(r.Context(), u, r.PathValue("id"), limit, r.URL.Query().Get("cursor"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, page)
+}
+
+// replyRequest is an outbound message; attachments are base64 data.
+type replyRequest struct {
+	Text        string          `json:"text"`
+	Content     json.RawMessage `json:"content"`
+	Attachments []attachmentIn  `json:"attachments"`
+}
+
+type attachmentIn struct {
+	Data     string `json:"data"`
+	MimeType string `json:"mime_type"`
+	Name     string `json:"name"`
+}
+
+func (s *Server) reply(w http.ResponseWriter, r *http.Request, u *account.User) {
+	var in replyRequest
+	if !s.decodeJSON(w, r, &in) {
+		return
+	}
+	if len(in.Attachments) > 10 {
+		invalid(w, "attachments", "at most 10")
+		return
+	}
+	var files []inbox.File
+	for i, a := range in.Attachments {
+		data, err := base64.StdEncoding.DecodeString(a.Data)
+		if err != nil || len(data) == 0 {
+			invalid(w, "attachments["+strconv.Itoa(i)+"].data", "non-empty base64")
+			return
+		}
+		f, err := s.storeFile(r.Context(), "attachments["+strconv.Itoa(i)+"]", a.Name, a.MimeType, data, "")
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		files = append(files, f)
+	}
+	m, err := s.Inbox.Reply(r.Context(), u, r.PathValue("id"), inbox.NewMessage{Text: in.Text, Content: []byte(in.Content), Files: files})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, m)
+}
+
+func (s *Server) listNotes(w http.ResponseWriter, r *http.Request, u *account.User) {
+	notes, err := s.Inbox.ListNotes(r.Context(), u, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": notes})
+}
+
+func (s *Server) addNote(w http.ResponseWriter, r *http.Request, u *account.User) {
+	var in struct {
+		Body string `json:"body"`
+	}
+	if !s.decodeJSON(w, r, &in) {
+		return
+	}
+	n, err := s.Inbox.AddNote(r.Context(), u, r.PathValue("id"), in.Body)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, n)
+}
+
+func (s *Server) setTags(w http.ResponseWriter, r *http.Request, u *account.User) {
+	var in struct {
+		Add    []string `json:"add"`
+		Remove []string `json:"remove"`
+	}
+	if !s.decodeJSON(w, r, &in) {
+		return
+	}
+	if len(in.Add)+len(in.Remove) == 0 || len(in.Add) > 50 {
+		invalid(w, "add", "give tags to add (at most 50) or remove")
+		return
+	}
+	c, err := s.Inbox.SetTags(r.Context(), u, r.PathValue("id"), in.Add, in.Remove)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+func (s *Server) caseHistory(w http.ResponseWriter, r *http.Request, u *account.User) {
+	h, err := s.Inbox.CaseHistory(r.Context(), u, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": h})
+}
+
+func (s *Server) searchContacts(w http.ResponseWriter, r *http.Request, u *account.User) {
+	limit := 0
+	if l := r.URL.Query().Get("limit"); l != "" {
+		var err error
+		if limit, err = strconv.Atoi(l); err != nil || limit < 1 {
+			invalid(w, "limit", "a positive integer")
+			return
+		}
+	}
+	page, err := s.Inbox.SearchContacts(r.Context(), u, r.URL.Query().Get("q"), limit, r.URL.Query().Get("cursor"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, page)
+}
+
+func (s *Server) getContact(w http.ResponseWriter, r *http.Request, u *account.User) {
+	c, err := s.Inbox.GetContact(r.Context(), u, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+func (s *Server) updateContact(w http.ResponseWriter, r *http.Request, u *account.User) {
+	var p inbox.ContactPatch
+	if !s.decodeJSON(w, r, &p) {
+		return
+	}
+	if _, err := s.Inbox.GetContact(r.Context(), u, r.PathValue("id")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	c, err := s.Inbox.UpdateContact(r.Context(), u, r.PathValue("id"), p)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+func (s *Server) mergeContacts(w http.ResponseWriter, r *http.Request, u *account.User) {
+	var in struct {
+		FromID string `json:"from_id"`
+	}
+	if !s.decodeJSON(w, r, &in) {
+		return
+	}
+	if in.FromID == "" {
+		invalid(w, "from_id", "required: the contact to merge into this one")
+		return
+	}
+	c, err := s.Inbox.MergeContacts(r.Context(), u, r.PathValue("id"), in.FromID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
