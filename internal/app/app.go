@@ -57,8 +57,8 @@ type Config struct {
 	CallbackTimeout time.Duration
 	// BcryptCost (tests lower it).
 	BcryptCost int
-	Getenv      func(string) string
-	Now         func() time.Time
+	Getenv     func(string) string
+	Now        func() time.Time
 }
 
 // App is a running Parley.

@@ -59,7 +59,10 @@ func start(t *testing.T, mutate func(*Config)) *harness {
 
 type testWriter struct{ t *testing.T }
 
-func (w *testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+func (w *testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 // do sends a request; body may be a []byte (sent raw) or a value (JSON).
 func (h *harness) do(method, path, token string, body any, headers ...string) (int, []byte, http.Header) {
@@ -160,10 +163,10 @@ func (h *harness) inbound(p byocPoint, id, thread, author, text string) ingestRe
 }
 
 type apiCase struct {
-	ID, Status           string
-	ThreadID             string `json:"thread_id"`
-	ContactID            string `json:"contact_id"`
-	Tags                 []string
+	ID, Status string
+	ThreadID   string `json:"thread_id"`
+	ContactID  string `json:"contact_id"`
+	Tags       []string
 }
 
 type apiMessage struct {
