@@ -50,7 +50,16 @@ type Middleware struct {
 	received []Callback
 	failures []Failure
 	down     bool
+	delay    time.Duration
 	seq      int
+}
+
+// SetDelay makes every accepted callback take d before answering (to
+// catch Parley mid-delivery).
+func (m *Middleware) SetDelay(d time.Duration) {
+	m.mu.Lock()
+	m.delay = d
+	m.mu.Unlock()
 }
 
 // Start listens on a loopback port.
@@ -101,6 +110,10 @@ func PlatformID(n int) string { return fmt.Sprintf("mw-%d", n) }
 
 func (m *Middleware) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	m.mu.Lock()
+	delay := m.delay
+	m.mu.Unlock()
+	time.Sleep(delay)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	drop := func() {
