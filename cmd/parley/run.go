@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"strconv"
 	"strings"
@@ -116,6 +118,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.DurationVar(&cfg.Lease, "send-lease", envDuration(getenv, "PARLEY_SEND_LEASE", 2*time.Minute), "how long a node holds a delivery before another may retry it (PARLEY_SEND_LEASE)")
 	fs.DurationVar(&cfg.Poll, "send-poll", envDuration(getenv, "PARLEY_SEND_POLL", time.Second), "how often to look for due deliveries (PARLEY_SEND_POLL)")
 	fs.DurationVar(&cfg.CallbackTimeout, "callback-timeout", envDuration(getenv, "PARLEY_CALLBACK_TIMEOUT", 30*time.Second), "timeout of one BYOC callback (PARLEY_CALLBACK_TIMEOUT)")
+	debugAddr := fs.String("debug-addr", env(getenv, "PARLEY_DEBUG_ADDR", ""), "serve Go's pprof profiles on this separate address, e.g. 127.0.0.1:6060 (PARLEY_DEBUG_ADDR)")
 	maxBody := fs.Int64("max-body", int64(envInt(getenv, "PARLEY_MAX_BODY_BYTES", 32<<20)), "largest request body in bytes (PARLEY_MAX_BODY_BYTES)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -132,6 +135,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		fmt.Fprintf(stderr, "parley: %v\n", err)
 		return 1
+	}
+	if *debugAddr != "" {
+		go servePprof(*debugAddr, log)
 	}
 	fmt.Fprintf(stdout, "Parley is listening on %s\n", a.URL())
 	if err := a.Run(ctx); err != nil {
@@ -233,6 +239,21 @@ func createToken(ctx context.Context, args []string, getenv func(string) string,
 		fmt.Fprintln(stdout, token)
 		return nil
 	})
+}
+
+// servePprof exposes profiles on a separate (normally loopback) address,
+// never on the public listener.
+func servePprof(addr string, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	if err := srv.ListenAndServe(); err != nil {
+		log.Error("debug listener", "err", err)
+	}
 }
 
 // loadTarget starts a real Parley (SQLite in a temporary directory) with a

@@ -163,7 +163,7 @@ func (a *App) build(ctx context.Context, stdout io.Writer) error {
 		MaxAttempts: cfg.MaxAttempts, BaseBackoff: cfg.BaseBackoff, MaxBackoff: cfg.MaxBackoff, Lease: cfg.Lease, Poll: cfg.Poll, Registerer: reg})
 	contentPolicy := newContentPolicy()
 	a.Inbox = inbox.New(inbox.Options{DB: a.DB, Now: cfg.Now, Publisher: a.Hub, Waker: a.Outbox, Content: contentPolicy, Logger: a.log,
-		GroupCommit: a.DB.Dialect() == store.SQLite})
+		GroupCommit: a.DB.Dialect() == store.SQLite, Registerer: reg})
 	a.Outbox.SetMessages(a.Inbox)
 	a.Web = web.New(web.Deps{DB: a.DB, Accounts: a.Accounts, Inbox: a.Inbox, Points: a.Points, Registry: registry, Skills: a.Skills, Hub: a.Hub,
 		Blobs: mustBlobs(cfg.DataDir), Fetch: netguard.Client(60*time.Second, cfg.AllowPrivateFetch), Content: contentService(contentPolicy),
@@ -220,6 +220,7 @@ func (a *App) Run(ctx context.Context) error {
 			}
 		}()
 	}
+	run("checkpointer", func(ctx context.Context) error { return a.DB.RunCheckpointer(ctx, 500*time.Millisecond) })
 	run("inbox", a.Inbox.Run)
 	run("outbox", a.Outbox.Run)
 	if a.bridge != nil {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/parleyhq/parley/internal/audit"
@@ -64,11 +65,30 @@ type Points struct {
 	box      *secret.Box
 	registry *Registry
 	now      func() time.Time
+
+	// cache serves Lookup, which every inbound request makes. Local
+	// changes invalidate it at once; on PostgreSQL, a change made on
+	// another node is seen within cacheTTL.
+	mu    sync.Mutex
+	cache map[string]cachedPoint
 }
+
+type cachedPoint struct {
+	p       PointOfContact
+	expires time.Time
+}
+
+const cacheTTL = 2 * time.Second
 
 // NewPoints makes the store.
 func NewPoints(db *store.DB, box *secret.Box, registry *Registry, now func() time.Time) *Points {
-	return &Points{db: db, box: box, registry: registry, now: now}
+	return &Points{db: db, box: box, registry: registry, now: now, cache: map[string]cachedPoint{}}
+}
+
+func (ps *Points) invalidate(id string) {
+	ps.mu.Lock()
+	delete(ps.cache, id)
+	ps.mu.Unlock()
 }
 
 // ValidationError names the field that is wrong.
@@ -205,7 +225,38 @@ func (ps *Points) Lookup(ctx context.Context, id string) (PointOfContact, error)
 	if len(id) > 64 {
 		return PointOfContact{}, store.ErrNotFound
 	}
-	return ps.scan(ps.db.QueryRowContext(ctx, `SELECT `+pocColumns+` FROM points_of_contact WHERE id = ? AND deleted_at IS NULL`, id))
+	now := time.Now()
+	ps.mu.Lock()
+	c, ok := ps.cache[id]
+	ps.mu.Unlock()
+	if ok && now.Before(c.expires) {
+		return c.p.clone(), nil
+	}
+	p, err := ps.scan(ps.db.QueryRowContext(ctx, `SELECT `+pocColumns+` FROM points_of_contact WHERE id = ? AND deleted_at IS NULL`, id))
+	if err != nil {
+		return p, err
+	}
+	ps.mu.Lock()
+	if len(ps.cache) > 10_000 {
+		ps.cache = map[string]cachedPoint{}
+	}
+	ps.cache[id] = cachedPoint{p: p.clone(), expires: now.Add(cacheTTL)}
+	ps.mu.Unlock()
+	return p, nil
+}
+
+// clone copies the maps so callers cannot change the cached value.
+func (p PointOfContact) clone() PointOfContact {
+	settings := make(map[string]any, len(p.Settings))
+	for k, v := range p.Settings {
+		settings[k] = v
+	}
+	creds := make(map[string]string, len(p.credentials))
+	for k, v := range p.credentials {
+		creds[k] = v
+	}
+	p.Settings, p.credentials = settings, creds
+	return p
 }
 
 // List lists a workspace's points of contact; ids limits it when non-nil.
@@ -301,6 +352,7 @@ func (ps *Points) Update(ctx context.Context, workspaceID, actorID, id string, p
 			return err
 		}
 		out = p
+		tx.AfterCommit(func() { ps.invalidate(p.ID) })
 		return audit.Record(ctx, tx, audit.Entry{WorkspaceID: workspaceID, ActorType: "user", ActorID: actorID, Action: "point_of_contact.updated",
 			EntityType: "point_of_contact", EntityID: p.ID, Details: map[string]any{"changed": changed}, At: p.UpdatedAt})
 	})
@@ -339,6 +391,7 @@ func (ps *Points) RotateCredentials(ctx context.Context, workspaceID, actorID, i
 			return err
 		}
 		out, generated = p, cfg.Generated
+		tx.AfterCommit(func() { ps.invalidate(p.ID) })
 		return audit.Record(ctx, tx, audit.Entry{WorkspaceID: workspaceID, ActorType: "user", ActorID: actorID, Action: "point_of_contact.credentials_rotated",
 			EntityType: "point_of_contact", EntityID: p.ID, At: p.UpdatedAt})
 	})
@@ -358,6 +411,7 @@ func (ps *Points) Delete(ctx context.Context, workspaceID, actorID, id string) e
 		if n, _ := res.RowsAffected(); n == 0 {
 			return store.ErrNotFound
 		}
+		tx.AfterCommit(func() { ps.invalidate(id) })
 		return audit.Record(ctx, tx, audit.Entry{WorkspaceID: workspaceID, ActorType: "user", ActorID: actorID, Action: "point_of_contact.deleted",
 			EntityType: "point_of_contact", EntityID: id, At: now})
 	})

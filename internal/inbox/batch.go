@@ -2,7 +2,8 @@ package inbox
 
 import (
 	"context"
-	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/parleyhq/parley/internal/channel"
 	"github.com/parleyhq/parley/internal/store"
@@ -14,9 +15,10 @@ import (
 // that transaction has committed. Under load this turns N commits into one;
 // with no concurrency it is a plain transaction per request.
 type batcher struct {
-	s   *Service
-	max int
-	in  chan *ingestReq
+	s     *Service
+	max   int
+	in    chan *ingestReq
+	sizes prometheus.Histogram
 }
 
 type ingestReq struct {
@@ -29,7 +31,9 @@ type ingestReq struct {
 }
 
 func newBatcher(s *Service, max int) *batcher {
-	return &batcher{s: s, max: max, in: make(chan *ingestReq, max)}
+	return &batcher{s: s, max: max, in: make(chan *ingestReq, max),
+		sizes: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "parley_ingest_batch_size", Help: "Ingest requests committed together (SQLite group commit).",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256}})}
 }
 
 func (b *batcher) submit(ctx context.Context, poc *channel.PointOfContact, items []InboundItem) ([]channel.IngestResult, error) {
@@ -56,17 +60,25 @@ func (b *batcher) run(ctx context.Context) error {
 		case r := <-b.in:
 			batch = append(batch, r)
 		}
-	fill:
-		for len(batch) < b.max {
-			select {
-			case r := <-b.in:
-				batch = append(batch, r)
-			default:
-				break fill
-			}
-		}
+		b.fill(&batch)
 		b.commit(batch)
 	}
+}
+
+// fill takes what is already waiting, without waiting for more: under
+// load the queue refills while a batch commits (measured: lingering for
+// stragglers only lowered throughput).
+func (b *batcher) fill(batch *[]*ingestReq) {
+	for len(*batch) < b.max {
+		select {
+		case r := <-b.in:
+			*batch = append(*batch, r)
+			continue
+		default:
+		}
+		break
+	}
+	b.sizes.Observe(float64(len(*batch)))
 }
 
 // drainOnShutdown answers everything already queued so no caller hangs.
@@ -95,28 +107,33 @@ func (b *batcher) commit(batch []*ingestReq) {
 	if len(live) == 0 {
 		return
 	}
+	// One transaction for the whole batch. If any request fails, the batch
+	// rolls back and each request is replayed in a transaction of its own,
+	// so one bad request fails alone (cheaper than a savepoint per request
+	// on the hot path, and failures are rare).
 	err := b.s.db.InTx(ctx, func(tx *store.Tx) error {
-		for i, r := range live {
-			sp := fmt.Sprintf("ingest_%d", i)
-			if _, err := tx.ExecContext(ctx, "SAVEPOINT "+sp); err != nil {
-				return err
-			}
+		for _, r := range live {
 			r.results, r.err = b.s.ingestTx(ctx, tx, r.poc, r.items)
 			if r.err != nil {
-				r.results = nil
-				if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT "+sp); err != nil {
-					return err
-				}
-			}
-			if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT "+sp); err != nil {
-				return err
+				return r.err
 			}
 		}
 		return nil
 	})
+	if err != nil && len(live) > 1 {
+		for _, r := range live {
+			r.err = b.s.db.InTx(ctx, func(tx *store.Tx) error {
+				var e error
+				r.results, e = b.s.ingestTx(ctx, tx, r.poc, r.items)
+				return e
+			})
+		}
+	} else if err != nil {
+		live[0].err = err
+	}
 	for _, r := range live {
-		if err != nil {
-			r.results, r.err = nil, err
+		if r.err != nil {
+			r.results = nil
 		}
 		close(r.done)
 	}

@@ -76,40 +76,36 @@ func (s *Service) ingestTx(ctx context.Context, tx *store.Tx, poc *channel.Point
 
 func (s *Service) ingestMessage(ctx context.Context, tx *store.Tx, poc *channel.PointOfContact, it *InboundItem, res *channel.IngestResult) error {
 	ev := &it.Event
-	// 1. Dedupe on the platform's message id.
-	err := tx.QueryRowContext(ctx, `SELECT m.id, m.case_id, m.thread_id, t.contact_id FROM messages m JOIN threads t ON t.id = m.thread_id
-		WHERE m.point_of_contact_id = ? AND m.direction = 'inbound' AND m.platform_message_id = ?`, poc.ID, ev.PlatformMessageID).
-		Scan(&res.MessageID, &res.CaseID, &res.ThreadID, &res.ContactID)
-	if err == nil {
-		res.Duplicate = true
-		return nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return err
-	}
 	now := s.now().UTC()
 	nowUS := store.Micros(now)
 	var events []realtime.Event
 
-	// 2. The thread and its active case, in one lookup on the hot path.
+	// The thread and its active case, in one lookup.
 	var caseID, caseStatus sql.NullString
-	err = tx.QueryRowContext(ctx, `SELECT t.id, t.contact_id, c.id, c.status FROM threads t
+	err := tx.QueryRowContext(ctx, `SELECT t.id, t.contact_id, c.id, c.status FROM threads t
 		LEFT JOIN cases c ON c.thread_id = t.id AND c.status <> 'closed'
 		WHERE t.point_of_contact_id = ? AND t.external_id = ?`, poc.ID, ev.ThreadID).Scan(&res.ThreadID, &res.ContactID, &caseID, &caseStatus)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		if err := s.createThread(ctx, tx, poc, ev, now, res); err != nil {
-			return err
-		}
-	case err != nil:
+	hot := err == nil && caseID.Valid
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
+	if !hot {
+		// A thread or case is about to be created: make sure this is not a
+		// platform retry first, so a retry never creates anything.
+		if dup, err := s.findDuplicate(ctx, tx, poc, ev, res); dup || err != nil {
+			return err
+		}
+		if errors.Is(err, sql.ErrNoRows) || res.ThreadID == "" {
+			if err := s.createThread(ctx, tx, poc, ev, now, res); err != nil {
+				return err
+			}
+		}
+	}
 
-	// 3. The case: a new one for a new thread or after `closed`; an inbound
-	// message reopens a pending or resolved case.
-	var c *Case
+	// The message. On the hot path the unique index on the platform id is
+	// the dedupe check: a retry inserts nothing and changes nothing.
 	if !caseID.Valid {
-		c = &Case{ID: store.NewID(), ThreadID: res.ThreadID, PointOfContactID: poc.ID, ChannelType: poc.Type, ContactID: res.ContactID,
+		c := &Case{ID: store.NewID(), ThreadID: res.ThreadID, PointOfContactID: poc.ID, ChannelType: poc.Type, ContactID: res.ContactID,
 			Status: StatusNew, SkillID: poc.DefaultSkillID, Subject: subjectOf(ev), CreatedAt: now, UpdatedAt: now, LastMessageAt: now, LastInboundAt: &now,
 			workspaceID: poc.WorkspaceID}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO cases (id, workspace_id, thread_id, point_of_contact_id, channel_type, contact_id, status, skill_id, subject,
@@ -121,40 +117,27 @@ func (s *Service) ingestMessage(ctx context.Context, tx *store.Tx, poc *channel.
 		events = append(events, event(realtime.TypeCaseCreated, poc.WorkspaceID, poc.ID, c.ID, caseSummary(c), now))
 	} else {
 		res.CaseID = caseID.String
-		from := Status(caseStatus.String)
-		to := from
-		if from == StatusPending || from == StatusResolved {
-			to = StatusOpen
-		}
-		if to != from {
-			if _, err := tx.ExecContext(ctx, `UPDATE cases SET status = ?, updated_at = ?, last_message_at = ?, last_inbound_at = ?, resolved_at = NULL WHERE id = ?`,
-				string(to), nowUS, nowUS, nowUS, res.CaseID); err != nil {
-				return err
-			}
-			events = append(events, event(realtime.TypeCaseUpdated, poc.WorkspaceID, poc.ID, res.CaseID,
-				map[string]any{"id": res.CaseID, "status": to, "previous_status": from, "reason": "inbound_message"}, now))
-			if err := recordStatusChange(ctx, tx, poc.WorkspaceID, "system", "", res.CaseID, from, to, "inbound message", now); err != nil {
-				return err
-			}
-		} else if _, err := tx.ExecContext(ctx, `UPDATE cases SET updated_at = ?, last_message_at = ?, last_inbound_at = ? WHERE id = ?`,
-			nowUS, nowUS, nowUS, res.CaseID); err != nil {
-			return err
-		}
 	}
-
-	// 4. The message and its attachments.
 	m := &Message{ID: store.NewID(), CaseID: res.CaseID, ThreadID: res.ThreadID, PointOfContactID: poc.ID, Direction: Inbound,
 		Author: Author{Type: "contact", ID: res.ContactID}, Text: ev.Text, Content: ev.Content, Status: MsgReceived, CreatedAt: now,
-		PlatformMessageID: &ev.PlatformMessageID, workspaceID: poc.WorkspaceID}
+		PlatformMessageID: &ev.PlatformMessageID, workspaceID: poc.WorkspaceID, Attachments: []Attachment{}}
 	var platformSent sql.NullInt64
 	if !ev.SentAt.IsZero() {
 		t := ev.SentAt.UTC()
 		m.PlatformSentAt = &t
 		platformSent = sql.NullInt64{Int64: store.Micros(t), Valid: true}
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO messages (id, workspace_id, case_id, thread_id, point_of_contact_id, direction, author_type, author_id, text, content,
-		platform_message_id, status, platform_sent_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'inbound', 'contact', ?, ?, ?, ?, 'received', ?, ?, ?)`,
-		m.ID, poc.WorkspaceID, m.CaseID, m.ThreadID, poc.ID, res.ContactID, m.Text, nullJSON(m.Content), ev.PlatformMessageID, platformSent, nowUS, nowUS); err != nil {
+	ins, err := tx.ExecContext(ctx, `INSERT INTO messages (id, workspace_id, case_id, thread_id, point_of_contact_id, direction, author_type, author_id, text, content,
+		platform_message_id, status, platform_sent_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'inbound', 'contact', ?, ?, ?, ?, 'received', ?, ?, ?)
+		ON CONFLICT (point_of_contact_id, direction, platform_message_id) DO NOTHING`,
+		m.ID, poc.WorkspaceID, m.CaseID, m.ThreadID, poc.ID, res.ContactID, m.Text, nullJSON(m.Content), ev.PlatformMessageID, platformSent, nowUS, nowUS)
+	if err != nil {
+		return err
+	}
+	if n, _ := ins.RowsAffected(); n == 0 {
+		// Only reachable on the hot path (the cold path checked first),
+		// where nothing was written before the insert.
+		_, err := s.findDuplicate(ctx, tx, poc, ev, res)
 		return err
 	}
 	for _, f := range it.Files {
@@ -165,9 +148,45 @@ func (s *Service) ingestMessage(ctx context.Context, tx *store.Tx, poc *channel.
 		m.Attachments = append(m.Attachments, a)
 	}
 	res.MessageID = m.ID
+
+	// The case: an inbound message reopens a pending or resolved case.
+	from := Status(caseStatus.String)
+	if caseID.Valid && (from == StatusPending || from == StatusResolved) {
+		if _, err := tx.ExecContext(ctx, `UPDATE cases SET status = 'open', updated_at = ?, last_message_at = ?, last_inbound_at = ?, resolved_at = NULL WHERE id = ?`,
+			nowUS, nowUS, nowUS, res.CaseID); err != nil {
+			return err
+		}
+		events = append(events, event(realtime.TypeCaseUpdated, poc.WorkspaceID, poc.ID, res.CaseID,
+			map[string]any{"id": res.CaseID, "status": StatusOpen, "previous_status": from, "reason": "inbound_message"}, now))
+		if err := recordStatusChange(ctx, tx, poc.WorkspaceID, "system", "", res.CaseID, from, StatusOpen, "inbound message", now); err != nil {
+			return err
+		}
+	} else if caseID.Valid {
+		if _, err := tx.ExecContext(ctx, `UPDATE cases SET updated_at = ?, last_message_at = ?, last_inbound_at = ? WHERE id = ?`,
+			nowUS, nowUS, nowUS, res.CaseID); err != nil {
+			return err
+		}
+	}
 	events = append(events, event(realtime.TypeMessageCreated, poc.WorkspaceID, poc.ID, m.CaseID, m, now))
 	s.publish(tx, events...)
 	return nil
+}
+
+// findDuplicate looks up an inbound message by its platform id; when found
+// it fills res with the first delivery's ids and marks it Duplicate.
+func (s *Service) findDuplicate(ctx context.Context, tx *store.Tx, poc *channel.PointOfContact, ev *channel.InboundEvent, res *channel.IngestResult) (bool, error) {
+	var r channel.IngestResult
+	err := tx.QueryRowContext(ctx, `SELECT m.id, m.case_id, m.thread_id, t.contact_id FROM messages m JOIN threads t ON t.id = m.thread_id
+		WHERE m.point_of_contact_id = ? AND m.direction = 'inbound' AND m.platform_message_id = ?`, poc.ID, ev.PlatformMessageID).
+		Scan(&r.MessageID, &r.CaseID, &r.ThreadID, &r.ContactID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	res.MessageID, res.CaseID, res.ThreadID, res.ContactID, res.Duplicate = r.MessageID, r.CaseID, r.ThreadID, r.ContactID, true
+	return true, nil
 }
 
 func (s *Service) createThread(ctx context.Context, tx *store.Tx, poc *channel.PointOfContact, ev *channel.InboundEvent, now time.Time, res *channel.IngestResult) error {

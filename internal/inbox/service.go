@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/parleyhq/parley/internal/account"
 	"github.com/parleyhq/parley/internal/realtime"
 	"github.com/parleyhq/parley/internal/store"
@@ -46,6 +48,8 @@ type Options struct {
 	GroupCommit bool
 	// MaxBatch bounds a group commit (default 256 requests).
 	MaxBatch int
+	// Registerer receives the inbox metrics (optional).
+	Registerer prometheus.Registerer
 }
 
 // Service is the digital inbox.
@@ -80,6 +84,9 @@ func New(o Options) *Service {
 			max = 256
 		}
 		s.batcher = newBatcher(s, max)
+		if o.Registerer != nil {
+			o.Registerer.MustRegister(s.batcher.sizes)
+		}
 	}
 	return s
 }

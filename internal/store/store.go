@@ -47,9 +47,68 @@ type DB struct {
 	dialect Dialect
 	write   *sql.DB
 	read    *sql.DB
+	ckpt    *sql.DB // SQLite only: background WAL checkpoints
 	url     string
 
 	rebound sync.Map // query string → rebound query string (PostgreSQL only)
+
+	// SQLite prepared-statement caches. modernc's driver parses every
+	// statement it is given; under ingest load that parsing was the largest
+	// cost, so statements are prepared once and reused. (pgx caches
+	// prepared statements per connection by itself.)
+	writeStmts stmtCache
+	readStmts  stmtCache
+}
+
+// stmtCache maps query text to a statement prepared on a pool.
+type stmtCache struct {
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt
+}
+
+const maxCachedStmts = 2000
+
+func (c *stmtCache) get(q string) *sql.Stmt {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stmts[q]
+}
+
+// prepare adds a statement for q unless cached, full, or not cacheable.
+func (c *stmtCache) prepare(ctx context.Context, pool *sql.DB, q string) *sql.Stmt {
+	if strings.Contains(strings.TrimRight(strings.TrimSpace(q), ";"), ";") {
+		return nil // several statements: Prepare would keep only the first
+	}
+	c.mu.Lock()
+	if st, ok := c.stmts[q]; ok || len(c.stmts) >= maxCachedStmts {
+		c.mu.Unlock()
+		return st
+	}
+	c.mu.Unlock()
+	st, err := pool.PrepareContext(ctx, q)
+	if err != nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stmts == nil {
+		c.stmts = map[string]*sql.Stmt{}
+	}
+	if prev, ok := c.stmts[q]; ok {
+		st.Close()
+		return prev
+	}
+	c.stmts[q] = st
+	return st
+}
+
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, st := range c.stmts {
+		st.Close()
+	}
+	c.stmts = nil
 }
 
 // Options configure Open.
@@ -111,9 +170,12 @@ func connect(opts Options) (*DB, error) {
 		}
 		path = filepath.Join(opts.DataDir, "parley.db")
 	}
-	pragmas := "_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)"
+	pragmas := "_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-65536)"
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + pragmas
-	write, err := sql.Open("sqlite", dsn+"&_txlock=immediate")
+	// The writer never checkpoints: copying WAL pages back into the
+	// database (and its fsync) would sit on the one write path. A separate
+	// connection does it in the background (RunCheckpointer).
+	write, err := sql.Open("sqlite", dsn+"&_txlock=immediate&_pragma=wal_autocheckpoint(0)")
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite: %w", err)
 	}
@@ -129,12 +191,46 @@ func connect(opts Options) (*DB, error) {
 	read.SetMaxOpenConns(opts.ReadConns)
 	read.SetMaxIdleConns(opts.ReadConns)
 	read.SetConnMaxIdleTime(0)
-	return &DB{dialect: SQLite, write: write, read: read, url: "sqlite:" + path}, nil
+	ckpt, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		write.Close()
+		read.Close()
+		return nil, fmt.Errorf("store: open sqlite: %w", err)
+	}
+	ckpt.SetMaxOpenConns(1)
+	return &DB{dialect: SQLite, write: write, read: read, ckpt: ckpt, url: "sqlite:" + path}, nil
+}
+
+// RunCheckpointer copies the SQLite WAL back into the database file every
+// interval (a PASSIVE checkpoint: it never blocks the writer or readers),
+// and once more on the way out. On PostgreSQL it returns at once.
+func (db *DB) RunCheckpointer(ctx context.Context, interval time.Duration) error {
+	if db.ckpt == nil {
+		return nil
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			_, err := db.ckpt.ExecContext(context.Background(), `PRAGMA wal_checkpoint(PASSIVE)`)
+			return err
+		case <-t.C:
+			if _, err := db.ckpt.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`); err != nil && ctx.Err() == nil {
+				return fmt.Errorf("store: checkpoint: %w", err)
+			}
+		}
+	}
 }
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	db.writeStmts.close()
+	db.readStmts.close()
 	err := db.write.Close()
+	if db.ckpt != nil {
+		err = errors.Join(err, db.ckpt.Close())
+	}
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
 	}
@@ -168,11 +264,21 @@ func (db *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 
 // QueryContext reads on the read pool.
 func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if db.dialect == SQLite {
+		if st := db.readStmts.prepare(ctx, db.read, query); st != nil {
+			return st.QueryContext(ctx, args...)
+		}
+	}
 	return db.read.QueryContext(ctx, db.rebind(query), args...)
 }
 
 // QueryRowContext reads one row on the read pool.
 func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if db.dialect == SQLite {
+		if st := db.readStmts.prepare(ctx, db.read, query); st != nil {
+			return st.QueryRowContext(ctx, args...)
+		}
+	}
 	return db.read.QueryRowContext(ctx, db.rebind(query), args...)
 }
 
@@ -183,18 +289,53 @@ type Tx struct {
 	// afterCommit runs once the transaction has committed: realtime events
 	// and in-process wake-ups must never announce what a rollback undid.
 	afterCommit []func()
+	// unprepared collects SQLite statements run without a cached prepared
+	// statement; they are prepared after the transaction ends, when the one
+	// write connection is free (preparing on the pool now would wait for
+	// the connection this transaction holds).
+	unprepared map[string]struct{}
+}
+
+// stmt returns the transaction's view of a cached prepared statement.
+func (tx *Tx) stmt(ctx context.Context, query string) *sql.Stmt {
+	if tx.db.dialect != SQLite {
+		return nil
+	}
+	if st := tx.db.writeStmts.get(query); st != nil {
+		return tx.tx.StmtContext(ctx, st)
+	}
+	if tx.unprepared == nil {
+		tx.unprepared = map[string]struct{}{}
+	}
+	tx.unprepared[query] = struct{}{}
+	return nil
 }
 
 func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := tx.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
 	return tx.tx.ExecContext(ctx, tx.db.rebind(query), args...)
 }
 
 func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := tx.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return tx.tx.QueryContext(ctx, tx.db.rebind(query), args...)
 }
 
 func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := tx.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return tx.tx.QueryRowContext(ctx, tx.db.rebind(query), args...)
+}
+
+func (db *DB) prepareLater(ctx context.Context, tx *Tx) {
+	for q := range tx.unprepared {
+		db.writeStmts.prepare(ctx, db.write, q)
+	}
 }
 
 // Dialect tells which engine the transaction runs on.
@@ -217,14 +358,15 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 			err = fn(tx)
 			if err == nil {
 				err = tx.tx.Commit()
-				if err == nil {
-					for _, hook := range tx.afterCommit {
-						hook()
-					}
-					return nil
-				}
 			} else {
 				_ = tx.tx.Rollback()
+			}
+			db.prepareLater(ctx, tx)
+			if err == nil {
+				for _, hook := range tx.afterCommit {
+					hook()
+				}
+				return nil
 			}
 		}
 		if !retryable(err) || ctx.Err() != nil {
