@@ -146,7 +146,7 @@ type CaseFilter struct {
 	ContactID        string
 	CreatedAfter     *time.Time
 	CreatedBefore    *time.Time
-	Sort             string // created_at, -created_at, updated_at, -updated_at (default)
+	Sort             string // [-]last_message_at (default: most recent activity first), [-]created_at, [-]updated_at
 	Limit            int    // 1–200, default 50
 	Cursor           string
 }
@@ -228,17 +228,21 @@ func (s *Service) ListCases(ctx context.Context, u *account.User, f CaseFilter) 
 		where = append(where, "c.created_at < ?")
 		args = append(args, store.Micros(*f.CreatedBefore))
 	}
-	col, desc := "c.updated_at", true
+	col, desc := "c.last_message_at", true
 	switch f.Sort {
-	case "", "-updated_at":
-	case "updated_at":
+	case "", "-last_message_at":
+	case "last_message_at":
 		desc = false
+	case "-updated_at":
+		col = "c.updated_at"
+	case "updated_at":
+		col, desc = "c.updated_at", false
 	case "created_at":
 		col, desc = "c.created_at", false
 	case "-created_at":
 		col = "c.created_at"
 	default:
-		return Page[*Case]{}, &ValidationError{"sort", "one of created_at, -created_at, updated_at, -updated_at"}
+		return Page[*Case]{}, &ValidationError{"sort", "one of last_message_at, created_at, updated_at, each optionally prefixed with - for descending"}
 	}
 	if f.Cursor != "" {
 		v, id, err := decodeCursor(f.Cursor)
@@ -285,9 +289,12 @@ func (s *Service) ListCases(ctx context.Context, u *account.User, f CaseFilter) 
 	if len(items) > limit {
 		page.Items = items[:limit]
 		last := page.Items[limit-1]
-		v := last.UpdatedAt
-		if col == "c.created_at" {
+		v := last.LastMessageAt
+		switch col {
+		case "c.created_at":
 			v = last.CreatedAt
+		case "c.updated_at":
+			v = last.UpdatedAt
 		}
 		page.NextCursor = encodeCursor(store.Micros(v), last.ID)
 	}

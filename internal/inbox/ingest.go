@@ -78,7 +78,7 @@ func (s *Service) ingestMessage(ctx context.Context, tx *store.Tx, poc *channel.
 	ev := &it.Event
 	now := s.now().UTC()
 	nowUS := store.Micros(now)
-	var events []realtime.Event
+	var events []pendingEvent
 
 	// The thread and its active case, in one lookup.
 	var caseID, caseStatus sql.NullString
@@ -162,8 +162,11 @@ func (s *Service) ingestMessage(ctx context.Context, tx *store.Tx, poc *channel.
 			return err
 		}
 	} else if caseID.Valid {
-		if _, err := tx.ExecContext(ctx, `UPDATE cases SET updated_at = ?, last_message_at = ?, last_inbound_at = ? WHERE id = ?`,
-			nowUS, nowUS, nowUS, res.CaseID); err != nil {
+		// Conversation activity only: updated_at (indexed) tracks changes
+		// to the case itself, so a message does not move an index entry —
+		// measured as a fifth of the ingest cost on SQLite.
+		if _, err := tx.ExecContext(ctx, `UPDATE cases SET last_message_at = ?, last_inbound_at = ? WHERE id = ?`,
+			nowUS, nowUS, res.CaseID); err != nil {
 			return err
 		}
 	}

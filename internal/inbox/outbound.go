@@ -83,7 +83,7 @@ func (s *Service) Reply(ctx context.Context, u *account.User, caseID string, in 
 		if err := outbox.Enqueue(ctx, tx, u.WorkspaceID, m.ID, c.ThreadID, c.PointOfContactID, now); err != nil {
 			return err
 		}
-		events := []realtime.Event{event(realtime.TypeMessageCreated, u.WorkspaceID, c.PointOfContactID, c.ID, m, now)}
+		events := []pendingEvent{event(realtime.TypeMessageCreated, u.WorkspaceID, c.PointOfContactID, c.ID, m, now)}
 		to := c.Status
 		if s.replySetsPending && c.Status != StatusPending {
 			to = StatusPending

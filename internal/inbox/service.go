@@ -16,6 +16,8 @@ import (
 // Publisher receives live events once their transaction has committed.
 type Publisher interface {
 	Publish(events ...realtime.Event)
+	// Active tells whether anyone listens; events are not built otherwise.
+	Active() bool
 }
 
 // Waker is told that outbound work was committed, so a worker can start
@@ -100,14 +102,31 @@ func (s *Service) Run(ctx context.Context) error {
 	return s.batcher.run(ctx)
 }
 
-func (s *Service) publish(tx *store.Tx, events ...realtime.Event) {
+// pendingEvent is an event whose data is marshalled only if someone
+// listens when its transaction commits.
+type pendingEvent struct {
+	typ, workspaceID, pocID, caseID string
+	data                            any
+	at                              time.Time
+}
+
+func (s *Service) publish(tx *store.Tx, events ...pendingEvent) {
 	if s.pub == nil || len(events) == 0 {
 		return
 	}
-	tx.AfterCommit(func() { s.pub.Publish(events...) })
+	tx.AfterCommit(func() {
+		if !s.pub.Active() {
+			return
+		}
+		out := make([]realtime.Event, len(events))
+		for i, e := range events {
+			b, _ := json.Marshal(e.data)
+			out[i] = realtime.Event{ID: store.NewID(), Type: e.typ, WorkspaceID: e.workspaceID, PointOfContactID: e.pocID, CaseID: e.caseID, Data: b, At: e.at}
+		}
+		s.pub.Publish(out...)
+	})
 }
 
-func event(typ, workspaceID, pocID, caseID string, data any, at time.Time) realtime.Event {
-	b, _ := json.Marshal(data)
-	return realtime.Event{ID: store.NewID(), Type: typ, WorkspaceID: workspaceID, PointOfContactID: pocID, CaseID: caseID, Data: b, At: at}
+func event(typ, workspaceID, pocID, caseID string, data any, at time.Time) pendingEvent {
+	return pendingEvent{typ: typ, workspaceID: workspaceID, pocID: pocID, caseID: caseID, data: data, at: at}
 }

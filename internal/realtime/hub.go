@@ -179,6 +179,13 @@ func (h *Hub) Subscribers() int {
 	return len(h.subs)
 }
 
+// Active reports whether a published event would reach anyone: a local
+// subscriber or other nodes. Publishers use it to skip building events
+// (marshalling their data) when nobody listens.
+func (h *Hub) Active() bool {
+	return h.bcast.Load() != nil || h.Subscribers() > 0
+}
+
 // endAll ends every current subscription with err; the hub stays open.
 func (h *Hub) endAll(err error) int {
 	h.mu.Lock()

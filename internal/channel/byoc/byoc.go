@@ -125,10 +125,9 @@ func (a *Adapter) Parse(r *http.Request, body []byte, poc *channel.PointOfContac
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if IsStatusRequest(r) {
 		var st inboundStatus
-		if err := decodeOne(dec); err != nil {
+		if err := decodeObject(dec, body, &st); err != nil {
 			return nil, err
 		}
-		_ = json.Unmarshal(body, &st)
 		if st.MessageID == "" || len(st.MessageID) > MaxIDLength {
 			return nil, channel.Malformed("message_id", "required, at most %d characters", MaxIDLength)
 		}
@@ -142,16 +141,9 @@ func (a *Adapter) Parse(r *http.Request, body []byte, poc *channel.PointOfContac
 		}
 		return []channel.InboundEvent{{Kind: channel.EventStatus, StatusMessageID: st.MessageID, Status: st.Status, Reason: st.Reason}}, nil
 	}
-	if err := decodeOne(dec); err != nil {
-		return nil, err
-	}
 	var m inboundMessage
-	if err := json.Unmarshal(body, &m); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return nil, channel.Malformed(te.Field, "must be %s", te.Type.String())
-		}
-		return nil, channel.Malformed("", "malformed JSON: %v", err)
+	if err := decodeObject(dec, body, &m); err != nil {
+		return nil, err
 	}
 	ev := channel.InboundEvent{Kind: channel.EventMessage, Text: m.Text, Content: m.Content}
 	if err := checkID("id", m.ID); err != nil {
@@ -214,14 +206,17 @@ func (a *Adapter) Parse(r *http.Request, body []byte, poc *channel.PointOfContac
 	return []channel.InboundEvent{ev}, nil
 }
 
-// decodeOne checks the body is exactly one JSON object.
-func decodeOne(dec *json.Decoder) error {
-	var v map[string]json.RawMessage
-	if err := dec.Decode(&v); err != nil {
-		return channel.Malformed("", "body must be a JSON object: %v", err)
-	}
-	if v == nil {
+// decodeObject decodes exactly one JSON object into v, in one pass.
+func decodeObject(dec *json.Decoder, body []byte, v any) error {
+	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) == 0 || trimmed[0] != '{' {
 		return channel.Malformed("", "body must be a JSON object")
+	}
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return channel.Malformed(te.Field, "must be %s", te.Type.String())
+		}
+		return channel.Malformed("", "malformed JSON: %v", err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return channel.Malformed("", "unexpected data after the JSON object")

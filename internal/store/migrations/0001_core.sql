@@ -154,6 +154,8 @@ CREATE TABLE cases (
     search_text          TEXT NOT NULL DEFAULT '',
     created_at           BIGINT NOT NULL,
     updated_at           BIGINT NOT NULL,
+    -- Conversation activity; not indexed on purpose: it changes with every
+    -- message, and lists sort the cases their filters select.
     last_message_at      BIGINT NOT NULL,
     last_inbound_at      BIGINT,
     first_response_at    BIGINT,
