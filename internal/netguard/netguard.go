@@ -17,38 +17,51 @@ import (
 // ErrForbiddenAddress is returned for a refused destination.
 var ErrForbiddenAddress = errors.New("netguard: destination address not allowed")
 
-var blocked = []netip.Prefix{
-	netip.MustParsePrefix("0.0.0.0/8"),
-	netip.MustParsePrefix("10.0.0.0/8"),
-	netip.MustParsePrefix("100.64.0.0/10"), // carrier-grade NAT
-	netip.MustParsePrefix("127.0.0.0/8"),
-	netip.MustParsePrefix("169.254.0.0/16"), // link-local, cloud metadata
-	netip.MustParsePrefix("172.16.0.0/12"),
-	netip.MustParsePrefix("192.0.0.0/24"),
-	netip.MustParsePrefix("192.168.0.0/16"),
-	netip.MustParsePrefix("198.18.0.0/15"),
-	netip.MustParsePrefix("224.0.0.0/4"),
-	netip.MustParsePrefix("240.0.0.0/4"),
-	netip.MustParsePrefix("::/128"),
-	netip.MustParsePrefix("::1/128"),
-	netip.MustParsePrefix("64:ff9b::/96"),
-	netip.MustParsePrefix("fc00::/7"),
-	netip.MustParsePrefix("fe80::/10"),
-	netip.MustParsePrefix("ff00::/8"),
-}
-
-// Allowed reports whether an address is a public unicast address.
-func Allowed(a netip.Addr) bool {
-	a = a.Unmap()
+// Check allows only globally routable unicast addresses.
+func Check(a netip.Addr) error {
 	if !a.IsValid() {
-		return false
+		return fmt.Errorf("%w: invalid address", ErrForbiddenAddress)
 	}
-	for _, p := range blocked {
+	if a.Is4In6() {
+		// ::ffff:127.0.0.1 and friends: refused outright rather than
+		// trusting every layer to unmap them.
+		return fmt.Errorf("%w: %s (IPv4-mapped IPv6)", ErrForbiddenAddress, a)
+	}
+	if a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() ||
+		a.IsInterfaceLocalMulticast() || a.IsMulticast() || a.IsUnspecified() {
+		return fmt.Errorf("%w: %s", ErrForbiddenAddress, a)
+	}
+	for _, p := range specialPrefixes {
 		if p.Contains(a) {
-			return false
+			return fmt.Errorf("%w: %s (in %s)", ErrForbiddenAddress, a, p)
 		}
 	}
-	return true
+	return nil
+}
+
+// Allowed reports whether Check accepts an address.
+func Allowed(a netip.Addr) bool { return Check(a) == nil }
+
+// specialPrefixes are the special-purpose ranges netip's predicates do not
+// cover (IANA special-purpose registries).
+var specialPrefixes = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"),       // "this network"
+	netip.MustParsePrefix("100.64.0.0/10"),   // CGNAT
+	netip.MustParsePrefix("192.0.0.0/24"),    // IETF protocol assignments
+	netip.MustParsePrefix("192.0.2.0/24"),    // TEST-NET-1
+	netip.MustParsePrefix("198.18.0.0/15"),   // benchmarking
+	netip.MustParsePrefix("198.51.100.0/24"), // TEST-NET-2
+	netip.MustParsePrefix("203.0.113.0/24"),  // TEST-NET-3
+	netip.MustParsePrefix("240.0.0.0/4"),     // reserved, and broadcast
+	netip.MustParsePrefix("::/128"),
+	netip.MustParsePrefix("64:ff9b::/96"),   // NAT64: could reach IPv4 internals
+	netip.MustParsePrefix("64:ff9b:1::/48"), // local-use NAT64
+	netip.MustParsePrefix("100::/64"),       // discard
+	netip.MustParsePrefix("2001::/32"),      // Teredo
+	netip.MustParsePrefix("2001:db8::/32"),  // documentation
+	netip.MustParsePrefix("2002::/16"),      // 6to4: embeds an IPv4 address
+	netip.MustParsePrefix("fc00::/7"),       // unique local
+	netip.MustParsePrefix("fec0::/10"),      // site-local (deprecated)
 }
 
 // Control is a net.Dialer Control hook refusing non-public addresses.
@@ -58,10 +71,10 @@ func Control(network, address string, _ syscall.RawConn) error {
 		return err
 	}
 	a, err := netip.ParseAddr(host)
-	if err != nil || !Allowed(a) {
+	if err != nil {
 		return fmt.Errorf("%w: %s", ErrForbiddenAddress, host)
 	}
-	return nil
+	return Check(a)
 }
 
 // Client makes an HTTP client for fetching from the internet. With

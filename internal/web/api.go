@@ -306,6 +306,21 @@ func (s *Server) rotatePoint(w http.ResponseWriter, r *http.Request, u *account.
 	writeJSON(w, http.StatusOK, out)
 }
 
+// queryLimit reads the optional `limit` query parameter (0 when absent),
+// answering 400 itself when it is not a positive integer.
+func queryLimit(w http.ResponseWriter, r *http.Request) (int, bool) {
+	l := r.URL.Query().Get("limit")
+	if l == "" {
+		return 0, true
+	}
+	n, err := strconv.Atoi(l)
+	if err != nil || n < 1 {
+		invalid(w, "limit", "a positive integer")
+		return 0, false
+	}
+	return n, true
+}
+
 func parseTimeParam(q, name string) (*time.Time, error) {
 	if q == "" {
 		return nil, nil
@@ -344,11 +359,9 @@ func (s *Server) listCases(w http.ResponseWriter, r *http.Request, u *account.Us
 		s.fail(w, r, err)
 		return
 	}
-	if l := q.Get("limit"); l != "" {
-		if f.Limit, err = strconv.Atoi(l); err != nil || f.Limit < 1 {
-			invalid(w, "limit", "a positive integer")
-			return
-		}
+	var ok bool
+	if f.Limit, ok = queryLimit(w, r); !ok {
+		return
 	}
 	page, err := s.Inbox.ListCases(r.Context(), u, f)
 	if err != nil {
@@ -381,13 +394,9 @@ func (s *Server) updateCase(w http.ResponseWriter, r *http.Request, u *account.U
 }
 
 func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, u *account.User) {
-	limit := 0
-	if l := r.URL.Query().Get("limit"); l != "" {
-		var err error
-		if limit, err = strconv.Atoi(l); err != nil || limit < 1 {
-			invalid(w, "limit", "a positive integer")
-			return
-		}
+	limit, ok := queryLimit(w, r)
+	if !ok {
+		return
 	}
 	page, err := s.Inbox.ListMessages(r.Context(), u, r.PathValue("id"), limit, r.URL.Query().Get("cursor"))
 	if err != nil {
@@ -495,13 +504,9 @@ func (s *Server) caseHistory(w http.ResponseWriter, r *http.Request, u *account.
 }
 
 func (s *Server) searchContacts(w http.ResponseWriter, r *http.Request, u *account.User) {
-	limit := 0
-	if l := r.URL.Query().Get("limit"); l != "" {
-		var err error
-		if limit, err = strconv.Atoi(l); err != nil || limit < 1 {
-			invalid(w, "limit", "a positive integer")
-			return
-		}
+	limit, ok := queryLimit(w, r)
+	if !ok {
+		return
 	}
 	page, err := s.Inbox.SearchContacts(r.Context(), u, r.URL.Query().Get("q"), limit, r.URL.Query().Get("cursor"))
 	if err != nil {

@@ -13,8 +13,8 @@ package linkpreview
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"github.com/parleyhq/parley/internal/netguard"
 	"io"
 	"mime"
 	"net"
@@ -29,7 +29,7 @@ import (
 )
 
 // ErrForbiddenAddress is returned (wrapped) when the guard refuses an address.
-var ErrForbiddenAddress = errors.New("linkpreview: address not allowed")
+var ErrForbiddenAddress = netguard.ErrForbiddenAddress
 
 // Preview is what a rich link shows.
 type Preview struct {
@@ -261,48 +261,6 @@ func cut(s string, n int) string {
 	return string(r[:n])
 }
 
-// PublicOnly allows only globally routable unicast addresses.
-func PublicOnly(a netip.Addr) error {
-	if !a.IsValid() {
-		return fmt.Errorf("%w: invalid address", ErrForbiddenAddress)
-	}
-	if a.Is4In6() {
-		// ::ffff:127.0.0.1 and friends: refused outright rather than
-		// trusting every layer to unmap them.
-		return fmt.Errorf("%w: %s (IPv4-mapped IPv6)", ErrForbiddenAddress, a)
-	}
-	if a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() ||
-		a.IsInterfaceLocalMulticast() || a.IsMulticast() || a.IsUnspecified() {
-		return fmt.Errorf("%w: %s", ErrForbiddenAddress, a)
-	}
-	for _, p := range specialPrefixes() {
-		if p.Contains(a) {
-			return fmt.Errorf("%w: %s (in %s)", ErrForbiddenAddress, a, p)
-		}
-	}
-	return nil
-}
-
-// specialPrefixes are the special-purpose ranges netip's predicates do not
-// cover (IANA special-purpose registries).
-func specialPrefixes() []netip.Prefix {
-	return []netip.Prefix{
-		netip.MustParsePrefix("0.0.0.0/8"),       // "this network"
-		netip.MustParsePrefix("100.64.0.0/10"),   // CGNAT
-		netip.MustParsePrefix("192.0.0.0/24"),    // IETF protocol assignments
-		netip.MustParsePrefix("192.0.2.0/24"),    // TEST-NET-1
-		netip.MustParsePrefix("198.18.0.0/15"),   // benchmarking
-		netip.MustParsePrefix("198.51.100.0/24"), // TEST-NET-2
-		netip.MustParsePrefix("203.0.113.0/24"),  // TEST-NET-3
-		netip.MustParsePrefix("240.0.0.0/4"),     // reserved, and broadcast
-		netip.MustParsePrefix("::/128"),
-		netip.MustParsePrefix("64:ff9b::/96"),   // NAT64: could reach IPv4 internals
-		netip.MustParsePrefix("64:ff9b:1::/48"), // local-use NAT64
-		netip.MustParsePrefix("100::/64"),       // discard
-		netip.MustParsePrefix("2001::/32"),      // Teredo
-		netip.MustParsePrefix("2001:db8::/32"),  // documentation
-		netip.MustParsePrefix("2002::/16"),      // 6to4: embeds an IPv4 address
-		netip.MustParsePrefix("fc00::/7"),       // unique local
-		netip.MustParsePrefix("fec0::/10"),      // site-local (deprecated)
-	}
-}
+// PublicOnly allows only globally routable unicast addresses: the one
+// policy Parley applies to every server-side fetch (internal/netguard).
+func PublicOnly(a netip.Addr) error { return netguard.Check(a) }
