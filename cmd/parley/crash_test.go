@@ -29,7 +29,25 @@ type process struct {
 	env  []string
 	cmd  *exec.Cmd
 	url  string
-	logs *bytes.Buffer
+	logs *lockedBuffer
+}
+
+// lockedBuffer collects a child process's output safely while it runs.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 var buildOnce struct {
@@ -78,7 +96,7 @@ func newProcess(t *testing.T, extraEnv ...string) *process {
 
 func (p *process) start() {
 	p.t.Helper()
-	p.logs = &bytes.Buffer{}
+	p.logs = &lockedBuffer{}
 	p.cmd = exec.Command(p.bin, "serve")
 	p.cmd.Env = p.env
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -36,8 +37,8 @@ func TestEchoExampleAgainstParley(t *testing.T) {
 	p := h.createBYOC("http://" + echoAddr + "/parley")
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), "PARLEY_URL="+h.url, "PARLEY_POC_ID="+p.ID, "PARLEY_BYOC_TOKEN="+p.Token, "PARLEY_BYOC_SECRET="+p.Secret, "ECHO_ADDR="+echoAddr)
-	var logs strings.Builder
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	logs := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -62,4 +63,22 @@ func TestEchoExampleAgainstParley(t *testing.T) {
 	if strings.Contains(logs.String(), p.Secret) {
 		t.Error("the example logged its secret")
 	}
+}
+
+// lockedBuffer collects a child process's output safely while it runs.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
