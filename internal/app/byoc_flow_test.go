@@ -205,3 +205,34 @@ func TestEventsStream(t *testing.T) {
 		}
 	}
 }
+
+// TestMergeContactsThenInbound: after a merge, the merged contact's threads
+// and cases belong to the survivor, and new messages on those threads too.
+func TestMergeContactsThenInbound(t *testing.T) {
+	h := start(t, nil)
+	p := h.createBYOC("http://127.0.0.1:9/unused")
+	a := h.inbound(p, "m1", "thread-a", "ada-1", "hi from my phone")
+	b := h.inbound(p, "m2", "thread-b", "ada-2", "hi from my laptop")
+	var merged struct {
+		ID         string
+		Identities []struct{ Address string }
+	}
+	h.mustDo("POST", "/api/v1/contacts/"+a.ContactID+"/merge", h.admin, map[string]string{"from_id": b.ContactID}, 200, &merged)
+	if len(merged.Identities) != 2 {
+		t.Fatalf("survivor identities: %+v", merged.Identities)
+	}
+	if got := h.getCase(b.CaseID).ContactID; got != a.ContactID {
+		t.Fatalf("merged case contact %s, want %s", got, a.ContactID)
+	}
+	again := h.inbound(p, "m3", "thread-b", "ada-2", "still me")
+	if again.ContactID != a.ContactID || again.CaseID != b.CaseID {
+		t.Fatalf("after merge: %+v", again)
+	}
+	var old struct {
+		MergedInto *string `json:"merged_into"`
+	}
+	h.mustDo("GET", "/api/v1/contacts/"+b.ContactID, h.admin, nil, 200, &old)
+	if old.MergedInto == nil || *old.MergedInto != a.ContactID {
+		t.Fatalf("merged contact does not point at the survivor: %+v", old)
+	}
+}

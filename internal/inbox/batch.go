@@ -112,8 +112,10 @@ func (b *batcher) commit(batch []*ingestReq) {
 	// so one bad request fails alone (cheaper than a savepoint per request
 	// on the hot path, and failures are rare).
 	err := b.s.db.InTx(ctx, func(tx *store.Tx) error {
+		tc := b.s.threads.begin() // fresh per attempt: a retried transaction learns anew
+		tx.AfterCommit(tc.commit)
 		for _, r := range live {
-			r.results, r.err = b.s.ingestTx(ctx, tx, r.poc, r.items)
+			r.results, r.err = b.s.ingestTx(ctx, tx, tc, r.poc, r.items)
 			if r.err != nil {
 				return r.err
 			}
@@ -124,7 +126,7 @@ func (b *batcher) commit(batch []*ingestReq) {
 		for _, r := range live {
 			r.err = b.s.db.InTx(ctx, func(tx *store.Tx) error {
 				var e error
-				r.results, e = b.s.ingestTx(ctx, tx, r.poc, r.items)
+				r.results, e = b.s.ingestTx(ctx, tx, nil, r.poc, r.items)
 				return e
 			})
 		}

@@ -374,6 +374,7 @@ func (s *Service) UpdateCase(ctx context.Context, u *account.User, id string, p 
 			if err := recordStatusChange(ctx, tx, u.WorkspaceID, "user", u.ID, c.ID, c.Status, to, "", now); err != nil {
 				return err
 			}
+			s.threads.invalidate() // holding the write connection: see threadCache
 			changes["previous_status"] = c.Status
 			changes["status"] = to
 		}

@@ -170,6 +170,7 @@ func (s *Service) MergeContacts(ctx context.Context, u *account.User, into, from
 			}
 		}
 		now := store.Micros(s.now())
+		s.threads.invalidate() // threads change contact: see threadCache
 		for _, q := range []string{
 			`UPDATE contact_identities SET contact_id = ? WHERE workspace_id = ? AND contact_id = ?`,
 			`UPDATE threads SET contact_id = ? WHERE workspace_id = ? AND contact_id = ?`,

@@ -37,7 +37,7 @@ func (s *Service) Ingest(ctx context.Context, poc *channel.PointOfContact, items
 	for attempt := 0; attempt < 3; attempt++ {
 		err = s.db.InTx(ctx, func(tx *store.Tx) error {
 			var e error
-			results, e = s.ingestTx(ctx, tx, poc, items)
+			results, e = s.ingestTx(ctx, tx, nil, poc, items)
 			return e
 		})
 		// Two nodes creating the same contact, thread or case at once: one
@@ -49,14 +49,14 @@ func (s *Service) Ingest(ctx context.Context, poc *channel.PointOfContact, items
 	return results, err
 }
 
-func (s *Service) ingestTx(ctx context.Context, tx *store.Tx, poc *channel.PointOfContact, items []InboundItem) ([]channel.IngestResult, error) {
+func (s *Service) ingestTx(ctx context.Context, tx *store.Tx, tc *ingestCacheTx, poc *channel.PointOfContact, items []InboundItem) ([]channel.IngestResult, error) {
 	results := make([]channel.IngestResult, len(items))
 	for i := range items {
 		it := &items[i]
 		results[i].Event = &it.Event
 		switch it.Event.Kind {
 		case channel.EventMessage:
-			if err := s.ingestMessage(ctx, tx, poc, it, &results[i]); err != nil {
+			if err := s.ingestMessage(ctx, tx, tc, poc, it, &results[i]); err != nil {
 				return nil, err
 			}
 		case channel.EventStatus:
@@ -74,17 +74,24 @@ func (s *Service) ingestTx(ctx context.Context, tx *store.Tx, poc *channel.Point
 	return results, nil
 }
 
-func (s *Service) ingestMessage(ctx context.Context, tx *store.Tx, poc *channel.PointOfContact, it *InboundItem, res *channel.IngestResult) error {
+func (s *Service) ingestMessage(ctx context.Context, tx *store.Tx, tc *ingestCacheTx, poc *channel.PointOfContact, it *InboundItem, res *channel.IngestResult) error {
 	ev := &it.Event
 	now := s.now().UTC()
 	nowUS := store.Micros(now)
 	var events []pendingEvent
 
-	// The thread and its active case, in one lookup.
+	// The thread and its active case: from the cache, or in one lookup.
+	key := threadKey{poc.ID, ev.ThreadID}
 	var caseID, caseStatus sql.NullString
-	err := tx.QueryRowContext(ctx, `SELECT t.id, t.contact_id, c.id, c.status FROM threads t
-		LEFT JOIN cases c ON c.thread_id = t.id AND c.status <> 'closed'
-		WHERE t.point_of_contact_id = ? AND t.external_id = ?`, poc.ID, ev.ThreadID).Scan(&res.ThreadID, &res.ContactID, &caseID, &caseStatus)
+	var err error
+	if e, ok := tc.lookup(key); ok {
+		res.ThreadID, res.ContactID = e.threadID, e.contactID
+		caseID, caseStatus = sql.NullString{String: e.caseID, Valid: true}, sql.NullString{String: string(e.status), Valid: true}
+	} else {
+		err = tx.QueryRowContext(ctx, `SELECT t.id, t.contact_id, c.id, c.status FROM threads t
+			LEFT JOIN cases c ON c.thread_id = t.id AND c.status <> 'closed'
+			WHERE t.point_of_contact_id = ? AND t.external_id = ?`, poc.ID, ev.ThreadID).Scan(&res.ThreadID, &res.ContactID, &caseID, &caseStatus)
+	}
 	hot := err == nil && caseID.Valid
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
@@ -172,6 +179,13 @@ func (s *Service) ingestMessage(ctx context.Context, tx *store.Tx, poc *channel.
 	}
 	events = append(events, event(realtime.TypeMessageCreated, poc.WorkspaceID, poc.ID, m.CaseID, m, now))
 	s.publish(tx, events...)
+	status := from
+	if !caseID.Valid {
+		status = StatusNew
+	} else if from == StatusPending || from == StatusResolved {
+		status = StatusOpen
+	}
+	tc.learn(key, threadEntry{threadID: res.ThreadID, contactID: res.ContactID, caseID: res.CaseID, status: status})
 	return nil
 }
 

@@ -93,6 +93,7 @@ func (s *Service) Reply(ctx context.Context, u *account.User, caseID string, in 
 		sets := `updated_at = ?, last_message_at = ?, first_response_at = COALESCE(first_response_at, ?)`
 		args := []any{nowUS, nowUS, nowUS}
 		if to != c.Status {
+			s.threads.invalidate() // holding the write connection: see threadCache
 			sets += `, status = ?`
 			args = append(args, string(to))
 			if err := recordStatusChange(ctx, tx, u.WorkspaceID, "user", u.ID, c.ID, c.Status, to, "agent reply", now); err != nil {

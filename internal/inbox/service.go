@@ -64,6 +64,7 @@ type Service struct {
 	log              *slog.Logger
 	replySetsPending bool
 	batcher          *batcher
+	threads          *threadCache // nil unless group commit
 	signer           AttachmentSigner
 }
 
@@ -86,6 +87,7 @@ func New(o Options) *Service {
 			max = 256
 		}
 		s.batcher = newBatcher(s, max)
+		s.threads = newThreadCache()
 		if o.Registerer != nil {
 			o.Registerer.MustRegister(s.batcher.sizes)
 		}

@@ -170,7 +170,7 @@ func connect(opts Options) (*DB, error) {
 		}
 		path = filepath.Join(opts.DataDir, "parley.db")
 	}
-	pragmas := "_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-65536)"
+	pragmas := "_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-65536)&_pragma=page_size(2048)"
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + pragmas
 	// The writer never checkpoints: copying WAL pages back into the
 	// database (and its fsync) would sit on the one write path. A separate
