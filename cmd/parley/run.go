@@ -111,6 +111,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.BoolVar(&cfg.Demo, "demo", env(getenv, "PARLEY_DEMO", "") == "true", "fill an empty database with a demo workspace and turn on the sandbox (PARLEY_DEMO=true)")
 	fs.BoolVar(&cfg.AllowPrivateFetch, "allow-private-fetch", env(getenv, "PARLEY_ALLOW_PRIVATE_FETCH", "") == "true",
 		"let attachment URLs point at private or loopback addresses (local testing only) (PARLEY_ALLOW_PRIVATE_FETCH=true)")
+	fs.BoolVar(&cfg.ReplyKeepsStatus, "reply-keeps-status", env(getenv, "PARLEY_REPLY_KEEPS_STATUS", "") == "true",
+		"an agent reply leaves the case's status alone instead of moving it to pending (PARLEY_REPLY_KEEPS_STATUS=true)")
 	logLevel := fs.String("log-level", env(getenv, "PARLEY_LOG_LEVEL", "info"), "debug, info, warn or error (PARLEY_LOG_LEVEL)")
 	fs.IntVar(&cfg.MaxAttempts, "send-attempts", envInt(getenv, "PARLEY_SEND_ATTEMPTS", 8), "delivery attempts before an outbound message fails (PARLEY_SEND_ATTEMPTS)")
 	fs.DurationVar(&cfg.BaseBackoff, "send-backoff", envDuration(getenv, "PARLEY_SEND_BACKOFF", 2*time.Second), "first retry delay, doubled per attempt with jitter (PARLEY_SEND_BACKOFF)")

@@ -55,6 +55,9 @@ type Config struct {
 	MaxBodyBytes int64
 	// CallbackTimeout bounds one BYOC callback.
 	CallbackTimeout time.Duration
+	// ReplyKeepsStatus turns off "an agent reply moves the case to
+	// pending" (the reference product's default).
+	ReplyKeepsStatus bool
 	// BcryptCost (tests lower it).
 	BcryptCost int
 	Getenv     func(string) string
@@ -162,7 +165,8 @@ func (a *App) build(ctx context.Context, stdout io.Writer) error {
 	a.Outbox = outbox.New(outbox.Options{DB: a.DB, Points: a.Points, Registry: registry, Logger: a.log, Now: cfg.Now, NodeID: a.nodeID,
 		MaxAttempts: cfg.MaxAttempts, BaseBackoff: cfg.BaseBackoff, MaxBackoff: cfg.MaxBackoff, Lease: cfg.Lease, Poll: cfg.Poll, Registerer: reg})
 	contentPolicy := newContentPolicy()
-	a.Inbox = inbox.New(inbox.Options{DB: a.DB, Now: cfg.Now, Publisher: a.Hub, Waker: a.Outbox, Content: contentPolicy, Logger: a.log,
+	replySetsPending := !cfg.ReplyKeepsStatus
+	a.Inbox = inbox.New(inbox.Options{DB: a.DB, Now: cfg.Now, Publisher: a.Hub, Waker: a.Outbox, Content: contentPolicy, Logger: a.log, ReplySetsPending: &replySetsPending,
 		GroupCommit: a.DB.Dialect() == store.SQLite, Registerer: reg})
 	a.Outbox.SetMessages(a.Inbox)
 	a.Web = web.New(web.Deps{DB: a.DB, Accounts: a.Accounts, Inbox: a.Inbox, Points: a.Points, Registry: registry, Skills: a.Skills, Hub: a.Hub,

@@ -48,6 +48,116 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	s.issueToken(w, r, &u, in.Name, in.ExpiresIn)
 }
 
+const sessionCookie = "parley_session"
+
+func hasCookie(r *http.Request, name string) bool {
+	c, err := r.Cookie(name)
+	return err == nil && c.Value != ""
+}
+
+// sessionLogin signs a browser in: the session lives in an HttpOnly,
+// Secure, SameSite cookie; cross-origin writes are refused by the
+// CrossOriginProtection middleware.
+func (s *Server) sessionLogin(w http.ResponseWriter, r *http.Request) {
+	if !s.limiter.allow(clientIP(r), s.Now()) {
+		w.Header().Set("Retry-After", "5")
+		problem(w, http.StatusTooManyRequests, "too many login attempts; wait and try again")
+		return
+	}
+	var in struct {
+		Email    string `json:"email"`
+		Password string `json:"password"`
+	}
+	if !s.decodeJSON(w, r, &in) {
+		return
+	}
+	u, err := s.Accounts.Login(r.Context(), in.Email, in.Password)
+	if err == account.ErrBadCredentials {
+		problem(w, http.StatusUnauthorized, "wrong email or password")
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	value, expires, err := s.Accounts.CreateSession(r.Context(), &u)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: value, Path: "/", Expires: expires, HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
+	writeJSON(w, http.StatusOK, map[string]any{"user": u, "expires_at": expires})
+}
+
+func (s *Server) sessionLogout(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
+		if err := s.Accounts.EndSession(r.Context(), c.Value); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode})
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) listTeams(w http.ResponseWriter, r *http.Request, u *account.User) {
+	teams, err := s.Accounts.ListTeams(r.Context(), u.WorkspaceID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": teams})
+}
+
+func (s *Server) createTeam(w http.ResponseWriter, r *http.Request, u *account.User) {
+	var in struct {
+		Name string `json:"name"`
+	}
+	if !s.decodeJSON(w, r, &in) {
+		return
+	}
+	t, err := s.Accounts.CreateTeam(r.Context(), u, in.Name)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, t)
+}
+
+func (s *Server) getTeam(w http.ResponseWriter, r *http.Request, u *account.User) {
+	t, err := s.Accounts.GetTeam(r.Context(), u.WorkspaceID, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, t)
+}
+
+func (s *Server) deleteTeam(w http.ResponseWriter, r *http.Request, u *account.User) {
+	if err := s.Accounts.DeleteTeam(r.Context(), u, r.PathValue("id")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) addTeamMember(w http.ResponseWriter, r *http.Request, u *account.User) {
+	s.setTeamMember(w, r, u, true)
+}
+
+func (s *Server) removeTeamMember(w http.ResponseWriter, r *http.Request, u *account.User) {
+	s.setTeamMember(w, r, u, false)
+}
+
+func (s *Server) setTeamMember(w http.ResponseWriter, r *http.Request, u *account.User, member bool) {
+	t, err := s.Accounts.SetTeamMember(r.Context(), u, r.PathValue("id"), r.PathValue("userID"), member)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, t)
+}
+
 func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, u *account.User, name string, expiresIn int) {
 	if expiresIn < 0 {
 		invalid(w, "expires_in", "seconds, 0 for no expiry")

@@ -132,6 +132,8 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /api/v1/openapi.json", s.openAPI)
 
 	s.handle("POST /api/v1/auth/token", s.login)
+	s.handle("POST /api/v1/auth/login", s.sessionLogin)
+	s.handle("POST /api/v1/auth/logout", s.sessionLogout)
 	s.handle("GET /api/v1/me", s.authed(s.me))
 	s.handle("GET /api/v1/tokens", s.authed(s.listTokens))
 	s.handle("POST /api/v1/tokens", s.authed(s.createToken))
@@ -140,6 +142,13 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /api/v1/users", s.admin(s.createUser))
 	s.handle("GET /api/v1/users/{id}", s.authed(s.getUser))
 	s.handle("PATCH /api/v1/users/{id}", s.authed(s.updateUser))
+
+	s.handle("GET /api/v1/teams", s.authed(s.listTeams))
+	s.handle("POST /api/v1/teams", s.admin(s.createTeam))
+	s.handle("GET /api/v1/teams/{id}", s.authed(s.getTeam))
+	s.handle("DELETE /api/v1/teams/{id}", s.admin(s.deleteTeam))
+	s.handle("PUT /api/v1/teams/{id}/members/{userID}", s.admin(s.addTeamMember))
+	s.handle("DELETE /api/v1/teams/{id}/members/{userID}", s.admin(s.removeTeamMember))
 
 	s.handle("GET /api/v1/skills", s.authed(s.listSkills))
 	s.handle("POST /api/v1/skills", s.admin(s.createSkill))
@@ -224,16 +233,23 @@ func principalFrom(ctx context.Context) *account.User {
 	return p
 }
 
-// authed requires a valid API token.
+// authed requires a valid API token, or a browser session cookie.
 func (s *Server) authed(h func(http.ResponseWriter, *http.Request, *account.User)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok {
+		var p account.Principal
+		var err error
+		switch {
+		case ok:
+			p, err = s.Accounts.Authenticate(r.Context(), strings.TrimSpace(token))
+		case hasCookie(r, sessionCookie):
+			c, _ := r.Cookie(sessionCookie)
+			p, err = s.Accounts.SessionUser(r.Context(), c.Value)
+		default:
 			w.Header().Set("WWW-Authenticate", `Bearer realm="parley"`)
 			problem(w, http.StatusUnauthorized, "an API token is required (Authorization: Bearer <token>)")
 			return
 		}
-		p, err := s.Accounts.Authenticate(r.Context(), strings.TrimSpace(token))
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="parley", error="invalid_token"`)
 			s.fail(w, r, err)
