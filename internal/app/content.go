@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/parleyhq/parley/internal/account"
 	"github.com/parleyhq/parley/internal/content"
@@ -45,28 +46,66 @@ func (p *contentPolicy) Validate(raw json.RawMessage) error {
 	return contentError(c.Validate())
 }
 
-// Prepare validates, checks the agent table and renders for the channel.
-func (p *contentPolicy) Prepare(channelType string, role account.Role, raw json.RawMessage, text string) (json.RawMessage, string, error) {
+// Prepare validates, checks the agent table (for agents) and renders for
+// the channel; a rendering that expects an answer returns its prompt.
+func (p *contentPolicy) Prepare(channelType string, role account.Role, raw json.RawMessage, text, messageID string) (inbox.Prepared, error) {
 	c, err := decodeContent(raw)
 	if err != nil {
-		return nil, "", err
+		return inbox.Prepared{}, err
 	}
 	if err := c.Validate(); err != nil {
-		return nil, "", contentError(err)
+		return inbox.Prepared{}, contentError(err)
 	}
 	if role == account.RoleAgent && !content.AgentMaySend(channelType, c.Type) {
-		return nil, "", &inbox.ValidationError{Field: "content.type",
+		return inbox.Prepared{}, &inbox.ValidationError{Field: "content.type",
 			Reason: fmt.Sprintf("agents cannot send %s on %s (see GET /api/v1/channel-types/%s/capabilities)", c.Type, channelType, channelType)}
 	}
-	r, err := content.Render(channelType, c, content.RenderOptions{})
+	r, err := content.Render(channelType, c, content.RenderOptions{MessageID: messageID, Now: time.Now()})
 	if err != nil {
-		return nil, "", contentError(err)
+		return inbox.Prepared{}, contentError(err)
 	}
-	b, err := json.Marshal(r)
-	if err != nil {
-		return nil, "", err
+	out := inbox.Prepared{Text: r.Text}
+	if out.Rendered, err = json.Marshal(r); err != nil {
+		return inbox.Prepared{}, err
 	}
-	return b, r.Text, nil
+	if r.Prompt != nil {
+		if out.Prompt, err = json.Marshal(r.Prompt); err != nil {
+			return inbox.Prepared{}, err
+		}
+	}
+	return out, nil
+}
+
+// Resolve maps an inbound reply onto the thread's pending prompt.
+func (p *contentPolicy) Resolve(rawPrompt json.RawMessage, text, nativeID string, now time.Time) (inbox.ReplyOutcome, error) {
+	var prompt content.Prompt
+	if err := json.Unmarshal(rawPrompt, &prompt); err != nil {
+		// A prompt this version cannot read is dropped rather than
+		// blocking every later message of the thread.
+		return inbox.ReplyOutcome{ClearPrompt: true}, nil
+	}
+	o := content.Resolve(&prompt, content.Reply{Text: text, NativeID: nativeID}, now)
+	var out inbox.ReplyOutcome
+	var err error
+	if o.Choice != nil {
+		if out.Choice, err = json.Marshal(o.Choice); err != nil {
+			return out, err
+		}
+	}
+	out.ClearPrompt = o.PromptClosed
+	if !o.PromptClosed && o.UpdatedPrompt != nil {
+		if out.Prompt, err = json.Marshal(o.UpdatedPrompt); err != nil {
+			return out, err
+		}
+	} else if !o.PromptClosed {
+		out.Prompt = rawPrompt
+	}
+	if o.AskAgain != nil {
+		if out.AskAgain, err = json.Marshal(o.AskAgain); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
 }
 
 type contentAPI struct{ p *contentPolicy }

@@ -118,6 +118,10 @@ type InboundEvent struct {
 	AuthorName        string
 	Text              string
 	Content           json.RawMessage // canonical rich content, validated by the core
+	// ChoiceID is the platform's structured answer to a rich prompt: the
+	// option or slot id(s) of a tapped button or picked row (several
+	// joined by commas for multi-select). Empty for typed text.
+	ChoiceID string
 	Attachments       []InboundAttachment
 	SentAt            time.Time
 

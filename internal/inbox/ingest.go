@@ -3,6 +3,7 @@ package inbox
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -83,14 +84,15 @@ func (s *Service) ingestMessage(ctx context.Context, tx *store.Tx, tc *ingestCac
 	// The thread and its active case: from the cache, or in one lookup.
 	key := threadKey{poc.ID, ev.ThreadID}
 	var caseID, caseStatus sql.NullString
+	var hasPrompt bool
 	var err error
 	if e, ok := tc.lookup(key); ok {
-		res.ThreadID, res.ContactID = e.threadID, e.contactID
+		res.ThreadID, res.ContactID, hasPrompt = e.threadID, e.contactID, e.hasPrompt
 		caseID, caseStatus = sql.NullString{String: e.caseID, Valid: true}, sql.NullString{String: string(e.status), Valid: true}
 	} else {
-		err = tx.QueryRowContext(ctx, `SELECT t.id, t.contact_id, c.id, c.status FROM threads t
+		err = tx.QueryRowContext(ctx, `SELECT t.id, t.contact_id, t.pending_prompt IS NOT NULL, c.id, c.status FROM threads t
 			LEFT JOIN cases c ON c.thread_id = t.id AND c.status <> 'closed'
-			WHERE t.point_of_contact_id = ? AND t.external_id = ?`, poc.ID, ev.ThreadID).Scan(&res.ThreadID, &res.ContactID, &caseID, &caseStatus)
+			WHERE t.point_of_contact_id = ? AND t.external_id = ?`, poc.ID, ev.ThreadID).Scan(&res.ThreadID, &res.ContactID, &hasPrompt, &caseID, &caseStatus)
 	}
 	hot := err == nil && caseID.Valid
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -125,6 +127,22 @@ func (s *Service) ingestMessage(ctx context.Context, tx *store.Tx, tc *ingestCac
 	} else {
 		res.CaseID = caseID.String
 	}
+	// An answer to the thread's pending rich prompt becomes a structured
+	// choice (RICH_CONTENT.md); the customer's words stay the message.
+	var outcome *ReplyOutcome
+	if hasPrompt && s.content != nil {
+		var prompt sql.NullString
+		if err := tx.QueryRowContext(ctx, `SELECT pending_prompt FROM threads WHERE id = ?`, res.ThreadID).Scan(&prompt); err != nil {
+			return err
+		}
+		if prompt.Valid {
+			o, err := s.content.Resolve(json.RawMessage(prompt.String), ev.Text, ev.ChoiceID, now)
+			if err != nil {
+				return err
+			}
+			outcome = &o
+		}
+	}
 	m := &Message{ID: store.NewID(), CaseID: res.CaseID, ThreadID: res.ThreadID, PointOfContactID: poc.ID, Direction: Inbound,
 		Author: Author{Type: "contact", ID: res.ContactID}, Text: ev.Text, Content: ev.Content, Status: MsgReceived, CreatedAt: now,
 		PlatformMessageID: &ev.PlatformMessageID, workspaceID: poc.WorkspaceID, Attachments: []Attachment{}}
@@ -134,10 +152,13 @@ func (s *Service) ingestMessage(ctx context.Context, tx *store.Tx, tc *ingestCac
 		m.PlatformSentAt = &t
 		platformSent = sql.NullInt64{Int64: store.Micros(t), Valid: true}
 	}
+	if outcome != nil {
+		m.Choice = outcome.Choice
+	}
 	ins, err := tx.ExecContext(ctx, `INSERT INTO messages (id, workspace_id, case_id, thread_id, point_of_contact_id, direction, author_type, author_id, text, content,
-		platform_message_id, status, platform_sent_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'inbound', 'contact', ?, ?, ?, ?, 'received', ?, ?, ?)
+		choice, platform_message_id, status, platform_sent_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'inbound', 'contact', ?, ?, ?, ?, ?, 'received', ?, ?, ?)
 		ON CONFLICT (point_of_contact_id, direction, platform_message_id) DO NOTHING`,
-		m.ID, poc.WorkspaceID, m.CaseID, m.ThreadID, poc.ID, res.ContactID, m.Text, nullJSON(m.Content), ev.PlatformMessageID, platformSent, nowUS, nowUS)
+		m.ID, poc.WorkspaceID, m.CaseID, m.ThreadID, poc.ID, res.ContactID, m.Text, nullJSON(m.Content), nullJSON(m.Choice), ev.PlatformMessageID, platformSent, nowUS, nowUS)
 	if err != nil {
 		return err
 	}
@@ -178,6 +199,11 @@ func (s *Service) ingestMessage(ctx context.Context, tx *store.Tx, tc *ingestCac
 		}
 	}
 	events = append(events, event(realtime.TypeMessageCreated, poc.WorkspaceID, poc.ID, m.CaseID, m, now))
+	if outcome != nil {
+		if hasPrompt, err = s.applyReplyOutcome(ctx, tx, poc, res, outcome, now, &events); err != nil {
+			return err
+		}
+	}
 	s.publish(tx, events...)
 	status := from
 	if !caseID.Valid {
@@ -185,8 +211,36 @@ func (s *Service) ingestMessage(ctx context.Context, tx *store.Tx, tc *ingestCac
 	} else if from == StatusPending || from == StatusResolved {
 		status = StatusOpen
 	}
-	tc.learn(key, threadEntry{threadID: res.ThreadID, contactID: res.ContactID, caseID: res.CaseID, status: status})
+	tc.learn(key, threadEntry{threadID: res.ThreadID, contactID: res.ContactID, caseID: res.CaseID, status: status, hasPrompt: hasPrompt})
 	return nil
+}
+
+// applyReplyOutcome updates the thread's pending prompt after an answer and
+// sends what the engine asks to send back (the tied options of an ambiguous
+// answer, the next question of a form) as a bot message. It reports whether
+// the thread still has a pending prompt.
+func (s *Service) applyReplyOutcome(ctx context.Context, tx *store.Tx, poc *channel.PointOfContact, res *channel.IngestResult, o *ReplyOutcome, now time.Time, events *[]pendingEvent) (bool, error) {
+	pending := !o.ClearPrompt
+	var prompt sql.NullString
+	if !o.ClearPrompt && len(o.Prompt) > 0 {
+		prompt = sql.NullString{String: string(o.Prompt), Valid: true}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE threads SET pending_prompt = ? WHERE id = ?`, prompt, res.ThreadID); err != nil {
+		return false, err
+	}
+	if !prompt.Valid {
+		pending = false
+	}
+	if len(o.AskAgain) > 0 {
+		c := &Case{ID: res.CaseID, ThreadID: res.ThreadID, PointOfContactID: poc.ID, ChannelType: poc.Type, workspaceID: poc.WorkspaceID}
+		m, err := s.insertOutbound(ctx, tx, c, Author{Type: "bot"}, "", NewMessage{Content: o.AskAgain}, now)
+		if err != nil {
+			return false, err
+		}
+		*events = append(*events, event(realtime.TypeMessageCreated, poc.WorkspaceID, poc.ID, c.ID, m, now))
+		pending = true
+	}
+	return pending, nil
 }
 
 // findDuplicate looks up an inbound message by its platform id; when found

@@ -144,6 +144,7 @@ type Message struct {
 	Text              string          `json:"text"`
 	Content           json.RawMessage `json:"content"`
 	Rendered          json.RawMessage `json:"rendered"`
+	Choice            json.RawMessage `json:"choice,omitempty"` // an inbound answer to a rich prompt, structured
 	Attachments       []Attachment    `json:"attachments"`
 	PlatformMessageID *string         `json:"platform_message_id"`
 	Status            string          `json:"status"`

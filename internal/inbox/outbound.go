@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/parleyhq/parley/internal/account"
 	"github.com/parleyhq/parley/internal/channel"
@@ -48,39 +49,8 @@ func (s *Service) Reply(ctx context.Context, u *account.User, caseID string, in 
 		if c.Status == StatusClosed || c.Status == StatusTrashed {
 			return ErrCaseClosed
 		}
-		var rendered json.RawMessage
-		text := in.Text
-		if hasContent {
-			if s.content == nil {
-				return &ValidationError{"content", "rich content is not available on this server"}
-			}
-			var fallback string
-			rendered, fallback, err = s.content.Prepare(c.ChannelType, u.Role, in.Content, in.Text)
-			if err != nil {
-				return err
-			}
-			if strings.TrimSpace(text) == "" {
-				text = fallback
-			}
-		}
 		now := s.now().UTC()
-		nowUS := store.Micros(now)
-		m = &Message{ID: store.NewID(), CaseID: c.ID, ThreadID: c.ThreadID, PointOfContactID: c.PointOfContactID, Direction: Outbound,
-			Author: Author{Type: "agent", ID: u.ID}, Text: text, Content: nilIfNull(in.Content), Rendered: rendered, Status: MsgPending, CreatedAt: now,
-			Attachments: []Attachment{}, workspaceID: u.WorkspaceID}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO messages (id, workspace_id, case_id, thread_id, point_of_contact_id, direction, author_type, author_id, text, content, rendered,
-			status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'outbound', 'agent', ?, ?, ?, ?, 'pending', ?, ?)`,
-			m.ID, u.WorkspaceID, c.ID, c.ThreadID, c.PointOfContactID, u.ID, text, nullJSON(m.Content), nullJSON(rendered), nowUS, nowUS); err != nil {
-			return err
-		}
-		for _, f := range in.Files {
-			a, err := insertAttachment(ctx, tx, u.WorkspaceID, m.ID, f, now)
-			if err != nil {
-				return err
-			}
-			m.Attachments = append(m.Attachments, a)
-		}
-		if err := outbox.Enqueue(ctx, tx, u.WorkspaceID, m.ID, c.ThreadID, c.PointOfContactID, now); err != nil {
+		if m, err = s.insertOutbound(ctx, tx, c, Author{Type: "agent", ID: u.ID}, u.Role, in, now); err != nil {
 			return err
 		}
 		events := []pendingEvent{event(realtime.TypeMessageCreated, u.WorkspaceID, c.PointOfContactID, c.ID, m, now)}
@@ -90,6 +60,7 @@ func (s *Service) Reply(ctx context.Context, u *account.User, caseID string, in 
 		} else if c.Status == StatusNew {
 			to = StatusOpen
 		}
+		nowUS := store.Micros(now)
 		sets := `updated_at = ?, last_message_at = ?, first_response_at = COALESCE(first_response_at, ?)`
 		args := []any{nowUS, nowUS, nowUS}
 		if to != c.Status {
@@ -106,12 +77,57 @@ func (s *Service) Reply(ctx context.Context, u *account.User, caseID string, in 
 			return err
 		}
 		s.publish(tx, events...)
-		if s.waker != nil {
-			tx.AfterCommit(s.waker.Wake)
-		}
 		return nil
 	})
 	return m, err
+}
+
+// insertOutbound stores an outbound message on a case with its delivery
+// work: rendered for the channel when it has rich content, and opening the
+// thread's pending prompt when it asks a question.
+func (s *Service) insertOutbound(ctx context.Context, tx *store.Tx, c *Case, author Author, role account.Role, in NewMessage, now time.Time) (*Message, error) {
+	m := &Message{ID: store.NewID(), CaseID: c.ID, ThreadID: c.ThreadID, PointOfContactID: c.PointOfContactID, Direction: Outbound,
+		Author: author, Text: in.Text, Content: nilIfNull(in.Content), Status: MsgPending, CreatedAt: now, Attachments: []Attachment{}, workspaceID: c.workspaceID}
+	if len(m.Content) > 0 {
+		if s.content == nil {
+			return nil, &ValidationError{"content", "rich content is not available on this server"}
+		}
+		prep, err := s.content.Prepare(c.ChannelType, role, m.Content, in.Text, m.ID)
+		if err != nil {
+			return nil, err
+		}
+		m.Rendered = prep.Rendered
+		if strings.TrimSpace(m.Text) == "" {
+			m.Text = prep.Text
+		}
+		if len(prep.Prompt) > 0 {
+			// The last question asked is the one answers map to.
+			s.threads.invalidate() // holding the write connection: see threadCache
+			if _, err := tx.ExecContext(ctx, `UPDATE threads SET pending_prompt = ? WHERE id = ?`, string(prep.Prompt), c.ThreadID); err != nil {
+				return nil, err
+			}
+		}
+	}
+	nowUS := store.Micros(now)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO messages (id, workspace_id, case_id, thread_id, point_of_contact_id, direction, author_type, author_id, text, content, rendered,
+		status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'outbound', ?, ?, ?, ?, ?, 'pending', ?, ?)`,
+		m.ID, c.workspaceID, c.ID, c.ThreadID, c.PointOfContactID, author.Type, author.ID, m.Text, nullJSON(m.Content), nullJSON(m.Rendered), nowUS, nowUS); err != nil {
+		return nil, err
+	}
+	for _, f := range in.Files {
+		a, err := insertAttachment(ctx, tx, c.workspaceID, m.ID, f, now)
+		if err != nil {
+			return nil, err
+		}
+		m.Attachments = append(m.Attachments, a)
+	}
+	if err := outbox.Enqueue(ctx, tx, c.workspaceID, m.ID, c.ThreadID, c.PointOfContactID, now); err != nil {
+		return nil, err
+	}
+	if s.waker != nil {
+		tx.AfterCommit(s.waker.Wake)
+	}
+	return m, nil
 }
 
 func nilIfNull(b json.RawMessage) json.RawMessage {
@@ -122,15 +138,15 @@ func nilIfNull(b json.RawMessage) json.RawMessage {
 }
 
 const messageColumns = `id, workspace_id, case_id, thread_id, point_of_contact_id, direction, author_type, author_id, text, content, rendered,
-	platform_message_id, status, status_reason, created_at, platform_sent_at, sent_at, delivered_at, read_at, failed_at`
+	choice, platform_message_id, status, status_reason, created_at, platform_sent_at, sent_at, delivered_at, read_at, failed_at`
 
 func scanMessage(row interface{ Scan(...any) error }) (*Message, error) {
 	m := &Message{Attachments: []Attachment{}}
-	var content, rendered, platformID sql.NullString
+	var content, rendered, choice, platformID sql.NullString
 	var created int64
 	var pSent, sent, delivered, read, failed sql.NullInt64
 	err := row.Scan(&m.ID, &m.workspaceID, &m.CaseID, &m.ThreadID, &m.PointOfContactID, &m.Direction, &m.Author.Type, &m.Author.ID, &m.Text,
-		&content, &rendered, &platformID, &m.Status, &m.StatusReason, &created, &pSent, &sent, &delivered, &read, &failed)
+		&content, &rendered, &choice, &platformID, &m.Status, &m.StatusReason, &created, &pSent, &sent, &delivered, &read, &failed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, store.ErrNotFound
 	}
@@ -142,6 +158,9 @@ func scanMessage(row interface{ Scan(...any) error }) (*Message, error) {
 	}
 	if rendered.Valid {
 		m.Rendered = json.RawMessage(rendered.String)
+	}
+	if choice.Valid {
+		m.Choice = json.RawMessage(choice.String)
 	}
 	m.PlatformMessageID = nullPtr(platformID)
 	m.CreatedAt = store.Time(created)

@@ -24,15 +24,34 @@ type Publisher interface {
 // at once instead of at its next poll.
 type Waker interface{ Wake() }
 
-// ContentPolicy validates and renders canonical content for a channel. The
-// rich-content engine implements it; without one, only text is accepted.
+// ContentPolicy is the rich-content engine as the inbox uses it: it
+// validates and renders outbound content, and maps inbound replies onto a
+// thread's pending prompt. Without one, only text is accepted.
 type ContentPolicy interface {
-	// Prepare validates content for sending on channelType by a sender with
-	// the given role (agents are limited to their channel's agent table) and
-	// returns the rendered variant to store and the plain-text fallback.
-	Prepare(channelType string, role account.Role, content json.RawMessage, text string) (rendered json.RawMessage, fallback string, err error)
+	// Prepare validates content for sending on channelType by a sender
+	// with the given role (agents are limited to their channel's agent
+	// table; "" is a bot or the system) and renders it. messageID becomes
+	// the id of the prompt the message opens, if any.
+	Prepare(channelType string, role account.Role, content json.RawMessage, text, messageID string) (Prepared, error)
 	// Validate checks inbound canonical content.
 	Validate(content json.RawMessage) error
+	// Resolve maps an inbound reply onto a pending prompt.
+	Resolve(prompt json.RawMessage, text, nativeID string, now time.Time) (ReplyOutcome, error)
+}
+
+// Prepared is rendered outbound content.
+type Prepared struct {
+	Rendered json.RawMessage // what the channel receives, stored beside the canonical content
+	Text     string          // the plain-text fallback
+	Prompt   json.RawMessage // the prompt this message opens, or nil
+}
+
+// ReplyOutcome is what an inbound reply did to the pending prompt.
+type ReplyOutcome struct {
+	Choice      json.RawMessage // the structured answer, or nil (free text)
+	ClearPrompt bool            // the prompt is answered, expired or cancelled
+	Prompt      json.RawMessage // otherwise the prompt as it now stands
+	AskAgain    json.RawMessage // content to send back (ambiguous answer, next form question), or nil
 }
 
 // Options configure the service.

@@ -26,6 +26,7 @@ type threadKey struct{ poc, external string }
 type threadEntry struct {
 	threadID, contactID, caseID string
 	status                      Status
+	hasPrompt                   bool // the thread has a pending rich prompt
 	gen                         uint64
 }
 

@@ -102,6 +102,7 @@ type inboundMessage struct {
 	} `json:"author"`
 	Text        string          `json:"text"`
 	Content     json.RawMessage `json:"content"`
+	ChoiceID    string          `json:"choice_id"`
 	Attachments []struct {
 		URL      string `json:"url"`
 		Data     string `json:"data"`
@@ -145,7 +146,10 @@ func (a *Adapter) Parse(r *http.Request, body []byte, poc *channel.PointOfContac
 	if err := decodeObject(dec, body, &m); err != nil {
 		return nil, err
 	}
-	ev := channel.InboundEvent{Kind: channel.EventMessage, Text: m.Text, Content: m.Content}
+	ev := channel.InboundEvent{Kind: channel.EventMessage, Text: m.Text, Content: m.Content, ChoiceID: m.ChoiceID}
+	if len(m.ChoiceID) > 1024 {
+		return nil, channel.Malformed("choice_id", "at most 1024 characters")
+	}
 	if err := checkID("id", m.ID); err != nil {
 		return nil, err
 	}
@@ -193,7 +197,7 @@ func (a *Adapter) Parse(r *http.Request, body []byte, poc *channel.PointOfContac
 		}
 		ev.Attachments = append(ev.Attachments, ia)
 	}
-	if strings.TrimSpace(m.Text) == "" && (len(m.Content) == 0 || string(m.Content) == "null") && len(ev.Attachments) == 0 {
+	if strings.TrimSpace(m.Text) == "" && (len(m.Content) == 0 || string(m.Content) == "null") && len(ev.Attachments) == 0 && m.ChoiceID == "" {
 		return nil, channel.Malformed("text", "a message needs text, content or attachments")
 	}
 	if m.SentAt != "" {
