@@ -121,9 +121,9 @@ type InboundEvent struct {
 	// ChoiceID is the platform's structured answer to a rich prompt: the
 	// option or slot id(s) of a tapped button or picked row (several
 	// joined by commas for multi-select). Empty for typed text.
-	ChoiceID string
-	Attachments       []InboundAttachment
-	SentAt            time.Time
+	ChoiceID    string
+	Attachments []InboundAttachment
+	SentAt      time.Time
 
 	// For delivery receipts of our outbound messages.
 	StatusMessageID string // our message id or the platform's id for it
