@@ -170,7 +170,7 @@ func (a *App) build(ctx context.Context, stdout io.Writer) error {
 		GroupCommit: a.DB.Dialect() == store.SQLite, Registerer: reg})
 	a.Outbox.SetMessages(a.Inbox)
 	a.Web = web.New(web.Deps{DB: a.DB, Accounts: a.Accounts, Inbox: a.Inbox, Points: a.Points, Registry: registry, Skills: a.Skills, Hub: a.Hub,
-		Blobs: mustBlobs(cfg.DataDir), Fetch: netguard.Client(60*time.Second, cfg.AllowPrivateFetch), Content: contentService(contentPolicy),
+		Blobs: mustBlobs(cfg.DataDir), Fetch: netguard.Client(60*time.Second, cfg.AllowPrivateFetch), Content: contentService(contentPolicy, cfg.AllowPrivateFetch),
 		Metrics: reg, Gatherer: reg, Logger: a.log, Now: cfg.Now},
 		web.Options{PublicURL: a.cfg.PublicURL, MaxBodyBytes: cfg.MaxBodyBytes, FileKey: box.DeriveKey("file-urls")})
 	a.Inbox.SetAttachmentSigner(a.Web)

@@ -2,13 +2,17 @@ package app
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/parleyhq/parley/internal/account"
 	"github.com/parleyhq/parley/internal/content"
+	"github.com/parleyhq/parley/internal/content/linkpreview"
 	"github.com/parleyhq/parley/internal/inbox"
 )
 
@@ -108,9 +112,53 @@ func (p *contentPolicy) Resolve(rawPrompt json.RawMessage, text, nativeID string
 	return out, nil
 }
 
-type contentAPI struct{ p *contentPolicy }
+type contentAPI struct {
+	p        *contentPolicy
+	previews *linkpreview.Fetcher
+}
 
-func contentService(p *contentPolicy) contentAPI { return contentAPI{p: p} }
+func contentService(p *contentPolicy, allowPrivate bool) contentAPI {
+	o := linkpreview.Options{}
+	if allowPrivate {
+		// Local testing and the sandbox only: the SSRF guard is off.
+		o.Guard = func(string, netip.AddrPort) error { return nil }
+	}
+	return contentAPI{p: p, previews: linkpreview.New(o)}
+}
+
+// LinkPreview fetches a page's title and image (SSRF-guarded).
+func (c contentAPI) LinkPreview(ctx context.Context, url string) (any, error) {
+	pv, err := c.previews.Fetch(ctx, url)
+	if err != nil {
+		return nil, &inbox.ValidationError{Field: "url", Reason: "no preview: " + err.Error()}
+	}
+	return pv, nil
+}
+
+// Enrich fills a rich link's missing title and image from the page itself,
+// best effort: a page that cannot be fetched leaves the link as it was (it
+// still renders, as its URL).
+func (c contentAPI) Enrich(ctx context.Context, raw json.RawMessage) json.RawMessage {
+	ct, err := decodeContent(raw)
+	if err != nil || ct.Type != content.TypeRichLink || ct.Link == nil || (ct.Link.Title != "" && ct.Link.ImageURL != "") {
+		return raw
+	}
+	pv, err := c.previews.Fetch(ctx, ct.Link.URL)
+	if err != nil {
+		return raw
+	}
+	if ct.Link.Title == "" {
+		ct.Link.Title = pv.Title
+	}
+	if ct.Link.ImageURL == "" && strings.HasPrefix(pv.ImageURL, "https://") {
+		ct.Link.ImageURL = pv.ImageURL
+	}
+	out, err := json.Marshal(ct)
+	if err != nil {
+		return raw
+	}
+	return out
+}
 
 // Capabilities returns the two table rows of a channel type.
 func (c contentAPI) Capabilities(channelType string) (any, bool) {

@@ -101,3 +101,17 @@ func TestRichContentAPI(t *testing.T) {
 		t.Fatalf("invalid inbound content: %d", status)
 	}
 }
+
+// TestLinkPreviewRefusesPrivateAddresses: the preview endpoint is the
+// server fetching a URL for a user; loopback, private and metadata
+// addresses are refused (SSRF).
+func TestLinkPreviewRefusesPrivateAddresses(t *testing.T) {
+	h := start(t, func(c *Config) { c.AllowPrivateFetch = false })
+	for _, u := range []string{"https://127.0.0.1/", "http://localhost:8080/", "https://169.254.169.254/latest/meta-data", "https://10.0.0.1/", "https://[::1]/"} {
+		status, body, _ := h.do("POST", "/api/v1/link-preview", h.admin, map[string]string{"url": u})
+		if status != 400 || !strings.Contains(string(body), "not allowed") {
+			t.Errorf("%s: %d %s", u, status, body)
+		}
+	}
+	h.mustDo("POST", "/api/v1/link-preview", h.admin, map[string]string{"url": "file:///etc/passwd"}, 400, nil)
+}

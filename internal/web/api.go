@@ -552,7 +552,12 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, u *account.User) 
 		}
 		files = append(files, f)
 	}
-	m, err := s.Inbox.Reply(r.Context(), u, r.PathValue("id"), inbox.NewMessage{Text: in.Text, Content: []byte(in.Content), Files: files})
+	content := []byte(in.Content)
+	if s.Content != nil && len(content) > 0 {
+		// Outside any transaction: this may fetch the linked page.
+		content = s.Content.Enrich(r.Context(), content)
+	}
+	m, err := s.Inbox.Reply(r.Context(), u, r.PathValue("id"), inbox.NewMessage{Text: in.Text, Content: content, Files: files})
 	if err != nil {
 		s.fail(w, r, err)
 		return

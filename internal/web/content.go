@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/parleyhq/parley/internal/account"
 )
@@ -31,4 +32,23 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, u *account.User)
 		return
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) linkPreview(w http.ResponseWriter, r *http.Request, u *account.User) {
+	var in struct {
+		URL string `json:"url"`
+	}
+	if !s.decodeJSON(w, r, &in) {
+		return
+	}
+	if !strings.HasPrefix(in.URL, "https://") && !strings.HasPrefix(in.URL, "http://") {
+		invalid(w, "url", "an absolute http(s) URL")
+		return
+	}
+	pv, err := s.Content.LinkPreview(r.Context(), in.URL)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, pv)
 }

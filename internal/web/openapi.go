@@ -79,6 +79,7 @@ var operations = map[string]operation{
 	"GET /webhooks/{pointOfContactID}":              {Summary: "Platform verification handshake", Tag: "channels"},
 	"POST /webhooks/{pointOfContactID}":             {Summary: "Platform webhook (signature checked per platform)", Tag: "channels"},
 	"GET /api/v1/channel-types/{type}/capabilities": {Summary: "What the channel can send, and what agents may send on it", Tag: "rich content", Auth: "token", Response: "Capabilities"},
+	"POST /api/v1/link-preview":                     {Summary: "Fetch a page's title and image for a rich link (private addresses refused)", Tag: "rich content", Auth: "token", Request: "LinkPreviewRequest", Response: "LinkPreview"},
 	"POST /api/v1/channel-types/{type}/render":      {Summary: "Preview the native payload and text fallback of canonical content", Tag: "rich content", Auth: "token", Request: "Content", Response: "RenderPreview"},
 }
 

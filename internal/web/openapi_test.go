@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -8,8 +9,10 @@ import (
 
 type stubContent struct{}
 
-func (stubContent) Capabilities(string) (any, bool)     { return nil, true }
-func (stubContent) Preview(string, []byte) (any, error) { return nil, nil }
+func (stubContent) Capabilities(string) (any, bool)                             { return nil, true }
+func (stubContent) Preview(string, []byte) (any, error)                         { return nil, nil }
+func (stubContent) LinkPreview(context.Context, string) (any, error)            { return nil, nil }
+func (stubContent) Enrich(_ context.Context, c json.RawMessage) json.RawMessage { return c }
 
 // TestOpenAPICoversEveryRoute fails when a route is missing from the
 // OpenAPI document, or the document lists a route that does not exist.

@@ -6,6 +6,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -31,6 +32,11 @@ type ContentService interface {
 	Capabilities(channelType string) (any, bool)
 	// Preview renders content for a channel type without sending it.
 	Preview(channelType string, content []byte) (any, error)
+	// LinkPreview fetches a page's title and image, SSRF-guarded.
+	LinkPreview(ctx context.Context, url string) (any, error)
+	// Enrich completes content before it is stored (a rich link's title
+	// and image from its page), best effort.
+	Enrich(ctx context.Context, content json.RawMessage) json.RawMessage
 }
 
 // Options are the server's limits and settings.
@@ -191,6 +197,7 @@ func (s *Server) registerRoutes() {
 	if s.Content != nil {
 		s.handle("GET /api/v1/channel-types/{type}/capabilities", s.authed(s.capabilities))
 		s.handle("POST /api/v1/channel-types/{type}/render", s.authed(s.render))
+		s.handle("POST /api/v1/link-preview", s.authed(s.linkPreview))
 	}
 }
 
