@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"sort"
 	"time"
@@ -124,18 +125,31 @@ type InboundEvent struct {
 	ChoiceID    string
 	Attachments []InboundAttachment
 	SentAt      time.Time
+	// ReplyToPlatformID is the platform id of the message this one quotes
+	// (a WhatsApp context, a Messenger reply_to), or reacts to.
+	ReplyToPlatformID string
+	// Reaction is an emoji reaction to ReplyToPlatformID; the event is then
+	// stored as a message whose text is the emoji.
+	Reaction string
 
 	// For delivery receipts of our outbound messages.
 	StatusMessageID string // our message id or the platform's id for it
 	Status          string // delivered, read, failed
-	Reason          string
+	Reason          string // for failed: the platform's code and text
+	// Watermark, when set instead of StatusMessageID, applies Status to
+	// every outbound message of the thread ThreadID created before it
+	// (Messenger delivery and read watermarks).
+	Watermark time.Time
 }
 
 // InboundAttachment is a file that came with a message: either bytes the
 // platform sent, or a URL to fetch (with the adapter's headers).
 type InboundAttachment struct {
-	URL      string
-	Header   http.Header
+	URL    string
+	Header http.Header
+	// MediaRef is a platform media id that the adapter's MediaFetcher
+	// downloads (e.g. WhatsApp: GET /{media-id}, then its URL).
+	MediaRef string
 	Data     []byte
 	MimeType string
 	Name     string
@@ -153,6 +167,88 @@ type IngestResult struct {
 	Err       error  // per-event failure (e.g. unknown message for a receipt)
 }
 
+// MediaFetcher downloads platform-hosted media named by
+// InboundAttachment.MediaRef, with the point of contact's credentials. The
+// core stores what it returns (size- and type-checked) in the blob store.
+type MediaFetcher interface {
+	FetchMedia(ctx context.Context, poc *PointOfContact, ref string) (body io.ReadCloser, mimeType string, err error)
+}
+
+// Window is a platform's reply policy for one contact, computed from the
+// time of the customer's last message.
+type Window struct {
+	// FreeUntil: until then any message may be sent. Zero means the
+	// channel has no window (always open).
+	FreeUntil time.Time
+	// HumanAgentUntil: after FreeUntil and until then, a human agent (not a
+	// bot) may still reply (Messenger/Instagram HUMAN_AGENT tag). Zero: none.
+	HumanAgentUntil time.Time
+	// TemplatesAfter: once the window has closed, approved templates may
+	// still be sent (WhatsApp).
+	TemplatesAfter bool
+}
+
+// WindowPolicy is implemented by adapters whose platform limits when a
+// business may reply.
+type WindowPolicy interface {
+	Window(lastInbound time.Time) Window
+}
+
+// ProactivePolicy tells whether a conversation may be started with a
+// contact who never wrote: never (Messenger, Instagram, LINE, Telegram),
+// only with an approved template (WhatsApp), or freely (SMS, email, BYOC).
+type ProactivePolicy interface {
+	Proactive() Proactive
+}
+
+// Proactive is what a channel allows for business-initiated conversations.
+type Proactive string
+
+const (
+	ProactiveNever         Proactive = "never"
+	ProactiveTemplatesOnly Proactive = "templates_only"
+	ProactiveAllowed       Proactive = "allowed"
+)
+
+// Template is a platform's approved message template (WhatsApp).
+type Template struct {
+	Name       string          `json:"name"`
+	Language   string          `json:"language"`
+	Category   string          `json:"category"`
+	Status     string          `json:"status"` // approved, pending, rejected, paused, disabled
+	Components json.RawMessage `json:"components"`
+	// Parameters lists each variable the template needs, in order, e.g.
+	// {"component":"body","index":1,"type":"text"}.
+	Parameters []TemplateParameter `json:"parameters"`
+}
+
+// TemplateParameter is one variable of a template.
+type TemplateParameter struct {
+	Component string `json:"component"` // header, body, button
+	Index     int    `json:"index"`     // 1-based, as {{1}} in the template
+	Type      string `json:"type"`      // text, currency, date_time, image, document, video
+}
+
+// TemplateSyncer fetches a point of contact's templates from the platform.
+type TemplateSyncer interface {
+	SyncTemplates(ctx context.Context, poc *PointOfContact) ([]Template, error)
+}
+
+// TemplateMessage is a template to send, its parameters already validated
+// against the template by the core.
+type TemplateMessage struct {
+	Name       string   `json:"name"`
+	Language   string   `json:"language"`
+	Parameters []string `json:"parameters"` // in the order of Template.Parameters
+	Template   Template `json:"template"`   // the stored template, for rendering
+}
+
+// Typer shows typing indicators and read marks where the platform has them.
+type Typer interface {
+	Typing(ctx context.Context, poc *PointOfContact, threadExternalID, recipientID string, on bool) error
+	MarkRead(ctx context.Context, poc *PointOfContact, platformMessageID string) error
+}
+
 // OutboundMessage is what the outbox hands a Sender.
 type OutboundMessage struct {
 	ID               string
@@ -166,6 +262,16 @@ type OutboundMessage struct {
 	Rendered         json.RawMessage
 	Attachments      []OutboundAttachment
 	Attempt          int
+	// AuthorType is agent, bot or system: the HUMAN_AGENT tag is for people.
+	AuthorType string
+	// LastInboundAt is the customer's last message on this thread (zero if
+	// none): adapters with a window pick the message type from it at send
+	// time, and fail a send that is no longer allowed.
+	LastInboundAt time.Time
+	// ReplyToPlatformID quotes a message (WhatsApp context, Messenger reply).
+	ReplyToPlatformID string
+	// Template, when set, is what to send instead of Text/Content.
+	Template *TemplateMessage
 }
 
 // OutboundAttachment is a stored file with a signed URL the platform can GET.
