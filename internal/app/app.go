@@ -66,20 +66,21 @@ type Config struct {
 
 // App is a running Parley.
 type App struct {
-	cfg      Config
-	log      *slog.Logger
-	DB       *store.DB
-	Accounts *account.Service
-	Inbox    *inbox.Service
-	Points   *channel.Points
-	Skills   *routing.Skills
-	Outbox   *outbox.Worker
-	Hub      *realtime.Hub
-	Web      *web.Server
-	bridge   *realtime.PGBridge
-	listener net.Listener
-	nodeID   string
-	stdout   io.Writer
+	cfg       Config
+	log       *slog.Logger
+	DB        *store.DB
+	Accounts  *account.Service
+	Inbox     *inbox.Service
+	Points    *channel.Points
+	Skills    *routing.Skills
+	Templates *channel.Templates
+	Outbox    *outbox.Worker
+	Hub       *realtime.Hub
+	Web       *web.Server
+	bridge    *realtime.PGBridge
+	listener  net.Listener
+	nodeID    string
+	stdout    io.Writer
 }
 
 // New opens the database (applying migrations), bootstraps the first admin
@@ -162,14 +163,16 @@ func (a *App) build(ctx context.Context, stdout io.Writer) error {
 	)
 	a.Points = channel.NewPoints(a.DB, box, registry, cfg.Now)
 	a.Skills = routing.NewSkills(a.DB, cfg.Now)
+	a.Templates = channel.NewTemplates(a.DB, registry, cfg.Now)
 	a.Outbox = outbox.New(outbox.Options{DB: a.DB, Points: a.Points, Registry: registry, Logger: a.log, Now: cfg.Now, NodeID: a.nodeID,
 		MaxAttempts: cfg.MaxAttempts, BaseBackoff: cfg.BaseBackoff, MaxBackoff: cfg.MaxBackoff, Lease: cfg.Lease, Poll: cfg.Poll, Registerer: reg})
 	contentPolicy := newContentPolicy()
 	replySetsPending := !cfg.ReplyKeepsStatus
 	a.Inbox = inbox.New(inbox.Options{DB: a.DB, Now: cfg.Now, Publisher: a.Hub, Waker: a.Outbox, Content: contentPolicy, Logger: a.log, ReplySetsPending: &replySetsPending,
+		Channels: registry, Templates: a.Templates,
 		GroupCommit: a.DB.Dialect() == store.SQLite, Registerer: reg})
 	a.Outbox.SetMessages(a.Inbox)
-	a.Web = web.New(web.Deps{DB: a.DB, Accounts: a.Accounts, Inbox: a.Inbox, Points: a.Points, Registry: registry, Skills: a.Skills, Hub: a.Hub,
+	a.Web = web.New(web.Deps{DB: a.DB, Accounts: a.Accounts, Inbox: a.Inbox, Points: a.Points, Registry: registry, Skills: a.Skills, Templates: a.Templates, Hub: a.Hub,
 		Blobs: mustBlobs(cfg.DataDir), Fetch: netguard.Client(60*time.Second, cfg.AllowPrivateFetch), Content: contentService(contentPolicy, cfg.AllowPrivateFetch),
 		Metrics: reg, Gatherer: reg, Logger: a.log, Now: cfg.Now},
 		web.Options{PublicURL: a.cfg.PublicURL, MaxBodyBytes: cfg.MaxBodyBytes, FileKey: box.DeriveKey("file-urls")})

@@ -106,7 +106,14 @@ func (s *Service) getCase(ctx context.Context, q store.Querier, u *account.User,
 	if c.Tags == nil {
 		c.Tags = []string{}
 	}
+	s.setWindow(c)
 	return c, nil
+}
+
+func (s *Service) setWindow(c *Case) {
+	if s.channels != nil {
+		c.ReplyWindow = s.channels.ViewWindow(c.ChannelType, c.LastInboundAt, s.now())
+	}
 }
 
 func (s *Service) caseTags(ctx context.Context, q store.Querier, workspaceID string, ids []string) (map[string][]string, error) {
@@ -310,6 +317,7 @@ func (s *Service) ListCases(ctx context.Context, u *account.User, f CaseFilter) 
 		if t := tags[c.ID]; t != nil {
 			c.Tags = t
 		}
+		s.setWindow(c)
 	}
 	if page.Items == nil {
 		page.Items = []*Case{}

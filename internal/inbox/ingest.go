@@ -143,8 +143,12 @@ func (s *Service) ingestMessage(ctx context.Context, tx *store.Tx, tc *ingestCac
 			outcome = &o
 		}
 	}
+	text := ev.Text
+	if ev.Reaction != "" && text == "" {
+		text = ev.Reaction
+	}
 	m := &Message{ID: store.NewID(), CaseID: res.CaseID, ThreadID: res.ThreadID, PointOfContactID: poc.ID, Direction: Inbound,
-		Author: Author{Type: "contact", ID: res.ContactID}, Text: ev.Text, Content: ev.Content, Status: MsgReceived, CreatedAt: now,
+		Author: Author{Type: "contact", ID: res.ContactID}, Text: text, Reaction: ev.Reaction, ReplyToPlatformID: emptyNil(ev.ReplyToPlatformID), Content: ev.Content, Status: MsgReceived, CreatedAt: now,
 		PlatformMessageID: &ev.PlatformMessageID, workspaceID: poc.WorkspaceID, Attachments: []Attachment{}}
 	var platformSent sql.NullInt64
 	if !ev.SentAt.IsZero() {
@@ -156,9 +160,9 @@ func (s *Service) ingestMessage(ctx context.Context, tx *store.Tx, tc *ingestCac
 		m.Choice = outcome.Choice
 	}
 	ins, err := tx.ExecContext(ctx, `INSERT INTO messages (id, workspace_id, case_id, thread_id, point_of_contact_id, direction, author_type, author_id, text, content,
-		choice, platform_message_id, status, platform_sent_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'inbound', 'contact', ?, ?, ?, ?, ?, 'received', ?, ?, ?)
+		choice, reply_to_platform_id, reaction, platform_message_id, status, platform_sent_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'inbound', 'contact', ?, ?, ?, ?, ?, ?, ?, 'received', ?, ?, ?)
 		ON CONFLICT (point_of_contact_id, direction, platform_message_id) DO NOTHING`,
-		m.ID, poc.WorkspaceID, m.CaseID, m.ThreadID, poc.ID, res.ContactID, m.Text, nullJSON(m.Content), nullJSON(m.Choice), ev.PlatformMessageID, platformSent, nowUS, nowUS)
+		m.ID, poc.WorkspaceID, m.CaseID, m.ThreadID, poc.ID, res.ContactID, m.Text, nullJSON(m.Content), nullJSON(m.Choice), m.ReplyToPlatformID, m.Reaction, ev.PlatformMessageID, platformSent, nowUS, nowUS)
 	if err != nil {
 		return err
 	}
@@ -322,6 +326,9 @@ func insertAttachment(ctx context.Context, tx *store.Tx, workspaceID, messageID 
 var statusRank = map[string]int{MsgPending: 0, MsgSent: 1, MsgDelivered: 2, MsgRead: 3}
 
 func (s *Service) applyReceipt(ctx context.Context, tx *store.Tx, poc *channel.PointOfContact, ev *channel.InboundEvent, res *channel.IngestResult) error {
+	if !ev.Watermark.IsZero() {
+		return s.applyWatermark(ctx, tx, poc, ev, res)
+	}
 	var id, caseID, status string
 	err := tx.QueryRowContext(ctx, `SELECT id, case_id, status FROM messages WHERE point_of_contact_id = ? AND direction = 'outbound' AND (id = ? OR platform_message_id = ?)`,
 		poc.ID, ev.StatusMessageID, ev.StatusMessageID).Scan(&id, &caseID, &status)
@@ -362,5 +369,59 @@ func (s *Service) applyReceipt(ctx context.Context, tx *store.Tx, poc *channel.P
 	res.Status = ev.Status
 	s.publish(tx, event(realtime.TypeMessageStatus, poc.WorkspaceID, poc.ID, caseID,
 		map[string]any{"id": id, "case_id": caseID, "status": ev.Status, "reason": ev.Reason}, now))
+	return nil
+}
+
+// applyWatermark applies a receipt to every outbound message of a thread
+// created before the watermark (Messenger: "everything before this time
+// was delivered/read"), never moving a message backwards.
+func (s *Service) applyWatermark(ctx context.Context, tx *store.Tx, poc *channel.PointOfContact, ev *channel.InboundEvent, res *channel.IngestResult) error {
+	if ev.Status != MsgDelivered && ev.Status != MsgRead {
+		return fmt.Errorf("inbox: watermark receipts are delivered or read, not %q", ev.Status)
+	}
+	var threadID string
+	err := tx.QueryRowContext(ctx, `SELECT id FROM threads WHERE point_of_contact_id = ? AND external_id = ?`, poc.ID, ev.ThreadID).Scan(&threadID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrUnknownMessage
+	}
+	if err != nil {
+		return err
+	}
+	lower := []any{MsgPending, MsgSent}
+	col := "delivered_at"
+	if ev.Status == MsgRead {
+		lower = append(lower, MsgDelivered)
+		col = "read_at"
+	}
+	now := s.now().UTC()
+	rows, err := tx.QueryContext(ctx, `SELECT id, case_id FROM messages WHERE thread_id = ? AND direction = 'outbound' AND platform_message_id IS NOT NULL
+		AND created_at <= ? AND status IN (`+placeholders(len(lower))+`)`, append([]any{threadID, store.Micros(ev.Watermark)}, lower...)...)
+	if err != nil {
+		return err
+	}
+	type hit struct{ id, caseID string }
+	var hits []hit
+	for rows.Next() {
+		var h hit
+		if err := rows.Scan(&h.id, &h.caseID); err != nil {
+			rows.Close()
+			return err
+		}
+		hits = append(hits, h)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	var events []pendingEvent
+	for _, h := range hits {
+		if _, err := tx.ExecContext(ctx, `UPDATE messages SET status = ?, `+col+` = ?, updated_at = ? WHERE id = ?`, ev.Status, store.Micros(now), store.Micros(now), h.id); err != nil {
+			return err
+		}
+		events = append(events, event(realtime.TypeMessageStatus, poc.WorkspaceID, poc.ID, h.caseID, map[string]any{"id": h.id, "case_id": h.caseID, "status": ev.Status}, now))
+		res.MessageID, res.CaseID = h.id, h.caseID
+	}
+	res.Status = ev.Status
+	s.publish(tx, events...)
 	return nil
 }

@@ -7,8 +7,10 @@ package inbox
 
 import (
 	"encoding/json"
+
 	"errors"
 	"fmt"
+	"github.com/parleyhq/parley/internal/channel"
 	"time"
 )
 
@@ -71,10 +73,21 @@ func (e *TransitionError) Error() string {
 	return fmt.Sprintf("a %s case cannot become %s (allowed: %v)", e.From, e.To, e.Allowed)
 }
 
+// WindowError is a send the channel's reply window forbids → 409.
+type WindowError struct {
+	Window *channel.WindowView
+	Reason string
+}
+
+func (e *WindowError) Error() string { return e.Reason }
+
 // Errors the HTTP layer maps to status codes.
 var (
-	ErrForbidden  = errors.New("inbox: not permitted")
-	ErrCaseClosed = errors.New("inbox: the case is closed or trashed; reply on the thread's current case")
+	// ErrProactiveNotAllowed: the channel forbids business-initiated
+	// conversations (Messenger, Instagram, LINE, Telegram, Apple) → 409.
+	ErrProactiveNotAllowed = errors.New("inbox: this channel does not allow starting a conversation with a contact who has not written")
+	ErrForbidden           = errors.New("inbox: not permitted")
+	ErrCaseClosed          = errors.New("inbox: the case is closed or trashed; reply on the thread's current case")
 )
 
 // ValidationError names the field that is wrong → 400.
@@ -106,6 +119,10 @@ type Case struct {
 	FirstResponseAt  *time.Time      `json:"first_response_at"`
 	ResolvedAt       *time.Time      `json:"resolved_at"`
 	ClosedAt         *time.Time      `json:"closed_at"`
+	// ReplyWindow tells the agent, before they type, until when they may
+	// reply freely and what they may send after (nil: the channel has no
+	// window).
+	ReplyWindow *channel.WindowView `json:"reply_window,omitempty"`
 
 	workspaceID string
 	trashedFrom Status
@@ -144,7 +161,10 @@ type Message struct {
 	Text              string          `json:"text"`
 	Content           json.RawMessage `json:"content"`
 	Rendered          json.RawMessage `json:"rendered"`
-	Choice            json.RawMessage `json:"choice,omitempty"` // an inbound answer to a rich prompt, structured
+	Choice            json.RawMessage `json:"choice,omitempty"`               // an inbound answer to a rich prompt, structured
+	Template          json.RawMessage `json:"template,omitempty"`             // a template message as sent: name, language, parameters
+	ReplyToPlatformID *string         `json:"reply_to_platform_id,omitempty"` // the quoted (or reacted-to) message's platform id
+	Reaction          string          `json:"reaction,omitempty"`
 	Attachments       []Attachment    `json:"attachments"`
 	PlatformMessageID *string         `json:"platform_message_id"`
 	Status            string          `json:"status"`

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -20,6 +21,17 @@ type NewMessage struct {
 	Text    string          `json:"text"`
 	Content json.RawMessage `json:"content"`
 	Files   []File          `json:"-"`
+	// Template sends an approved platform template instead (WhatsApp).
+	Template *TemplateRequest `json:"template"`
+	// ReplyTo quotes one of the case's messages (its Parley id).
+	ReplyTo string `json:"reply_to"`
+}
+
+// TemplateRequest names a template and its parameter values.
+type TemplateRequest struct {
+	Name       string   `json:"name"`
+	Language   string   `json:"language"`
+	Parameters []string `json:"parameters"`
 }
 
 // MaxTextLength bounds a message's text.
@@ -34,8 +46,11 @@ func (s *Service) Reply(ctx context.Context, u *account.User, caseID string, in 
 		return nil, &ValidationError{"text", "at most 64 KiB"}
 	}
 	hasContent := len(in.Content) > 0 && string(in.Content) != "null"
-	if strings.TrimSpace(in.Text) == "" && !hasContent && len(in.Files) == 0 {
-		return nil, &ValidationError{"text", "a message needs text, content or attachments"}
+	if strings.TrimSpace(in.Text) == "" && !hasContent && len(in.Files) == 0 && in.Template == nil {
+		return nil, &ValidationError{"text", "a message needs text, content, attachments or a template"}
+	}
+	if in.Template != nil && (hasContent || len(in.Files) > 0 || strings.TrimSpace(in.Text) != "") {
+		return nil, &ValidationError{"template", "a template message has no text, content or attachments of its own"}
 	}
 	var m *Message
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
@@ -50,6 +65,9 @@ func (s *Service) Reply(ctx context.Context, u *account.User, caseID string, in 
 			return ErrCaseClosed
 		}
 		now := s.now().UTC()
+		if err := s.checkWindow(c, in, true, now); err != nil {
+			return err
+		}
 		if m, err = s.insertOutbound(ctx, tx, c, Author{Type: "agent", ID: u.ID}, u.Role, in, now); err != nil {
 			return err
 		}
@@ -82,12 +100,71 @@ func (s *Service) Reply(ctx context.Context, u *account.User, caseID string, in 
 	return m, err
 }
 
+// checkWindow refuses, before anything reaches the platform, a send the
+// channel's reply window forbids.
+func (s *Service) checkWindow(c *Case, in NewMessage, human bool, now time.Time) error {
+	if s.channels == nil {
+		return nil
+	}
+	w := s.channels.ViewWindow(c.ChannelType, c.LastInboundAt, now)
+	if w == nil {
+		return nil
+	}
+	switch {
+	case w.State == "open":
+		return nil
+	case w.State == "human_agent" && human && in.Template == nil:
+		return nil
+	case w.State == "templates_only" && in.Template != nil:
+		return nil
+	case w.State == "templates_only":
+		return &WindowError{Window: w, Reason: "the customer's last message is more than 24 hours old: only an approved template may be sent now"}
+	case w.State == "human_agent":
+		return &WindowError{Window: w, Reason: "outside the 24-hour window only a human agent may reply (until 7 days after the customer's last message)"}
+	default:
+		return &WindowError{Window: w, Reason: "the reply window has closed: the customer must write again first"}
+	}
+}
+
 // insertOutbound stores an outbound message on a case with its delivery
 // work: rendered for the channel when it has rich content, and opening the
 // thread's pending prompt when it asks a question.
 func (s *Service) insertOutbound(ctx context.Context, tx *store.Tx, c *Case, author Author, role account.Role, in NewMessage, now time.Time) (*Message, error) {
 	m := &Message{ID: store.NewID(), CaseID: c.ID, ThreadID: c.ThreadID, PointOfContactID: c.PointOfContactID, Direction: Outbound,
 		Author: author, Text: in.Text, Content: nilIfNull(in.Content), Status: MsgPending, CreatedAt: now, Attachments: []Attachment{}, workspaceID: c.workspaceID}
+	if in.Template != nil {
+		if s.templates == nil {
+			return nil, &ValidationError{"template", "templates are not available"}
+		}
+		t, err := s.templates.Get(ctx, tx, c.workspaceID, c.PointOfContactID, in.Template.Name, in.Template.Language)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, &ValidationError{"template", fmt.Sprintf("no template %q in language %q on this point of contact (sync templates first)", in.Template.Name, in.Template.Language)}
+		}
+		if err != nil {
+			return nil, err
+		}
+		if m.Text, err = t.Validate(in.Template.Parameters); err != nil {
+			return nil, err
+		}
+		params := in.Template.Parameters
+		if params == nil {
+			params = []string{}
+		}
+		if m.Template, err = json.Marshal(channel.TemplateMessage{Name: t.Name, Language: t.Language, Parameters: params, Template: t.Template}); err != nil {
+			return nil, err
+		}
+	}
+	if in.ReplyTo != "" {
+		var pid sql.NullString
+		err := tx.QueryRowContext(ctx, `SELECT platform_message_id FROM messages WHERE workspace_id = ? AND case_id = ? AND id = ?`, c.workspaceID, c.ID, in.ReplyTo).Scan(&pid)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && !pid.Valid) {
+			return nil, &ValidationError{"reply_to", "no message of this case with a platform id to quote"}
+		}
+		if err != nil {
+			return nil, err
+		}
+		m.ReplyToPlatformID = &pid.String
+	}
 	if len(m.Content) > 0 {
 		if s.content == nil {
 			return nil, &ValidationError{"content", "rich content is not available on this server"}
@@ -110,8 +187,9 @@ func (s *Service) insertOutbound(ctx context.Context, tx *store.Tx, c *Case, aut
 	}
 	nowUS := store.Micros(now)
 	if _, err := tx.ExecContext(ctx, `INSERT INTO messages (id, workspace_id, case_id, thread_id, point_of_contact_id, direction, author_type, author_id, text, content, rendered,
-		status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'outbound', ?, ?, ?, ?, ?, 'pending', ?, ?)`,
-		m.ID, c.workspaceID, c.ID, c.ThreadID, c.PointOfContactID, author.Type, author.ID, m.Text, nullJSON(m.Content), nullJSON(m.Rendered), nowUS, nowUS); err != nil {
+		template, reply_to_platform_id, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'outbound', ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
+		m.ID, c.workspaceID, c.ID, c.ThreadID, c.PointOfContactID, author.Type, author.ID, m.Text, nullJSON(m.Content), nullJSON(m.Rendered),
+		nullJSON(m.Template), m.ReplyToPlatformID, nowUS, nowUS); err != nil {
 		return nil, err
 	}
 	for _, f := range in.Files {
@@ -138,15 +216,15 @@ func nilIfNull(b json.RawMessage) json.RawMessage {
 }
 
 const messageColumns = `id, workspace_id, case_id, thread_id, point_of_contact_id, direction, author_type, author_id, text, content, rendered,
-	choice, platform_message_id, status, status_reason, created_at, platform_sent_at, sent_at, delivered_at, read_at, failed_at`
+	choice, template, reply_to_platform_id, reaction, platform_message_id, status, status_reason, created_at, platform_sent_at, sent_at, delivered_at, read_at, failed_at`
 
 func scanMessage(row interface{ Scan(...any) error }) (*Message, error) {
 	m := &Message{Attachments: []Attachment{}}
-	var content, rendered, choice, platformID sql.NullString
+	var content, rendered, choice, template, replyTo, platformID sql.NullString
 	var created int64
 	var pSent, sent, delivered, read, failed sql.NullInt64
 	err := row.Scan(&m.ID, &m.workspaceID, &m.CaseID, &m.ThreadID, &m.PointOfContactID, &m.Direction, &m.Author.Type, &m.Author.ID, &m.Text,
-		&content, &rendered, &choice, &platformID, &m.Status, &m.StatusReason, &created, &pSent, &sent, &delivered, &read, &failed)
+		&content, &rendered, &choice, &template, &replyTo, &m.Reaction, &platformID, &m.Status, &m.StatusReason, &created, &pSent, &sent, &delivered, &read, &failed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, store.ErrNotFound
 	}
@@ -162,6 +240,10 @@ func scanMessage(row interface{ Scan(...any) error }) (*Message, error) {
 	if choice.Valid {
 		m.Choice = json.RawMessage(choice.String)
 	}
+	if template.Valid {
+		m.Template = json.RawMessage(template.String)
+	}
+	m.ReplyToPlatformID = nullPtr(replyTo)
 	m.PlatformMessageID = nullPtr(platformID)
 	m.CreatedAt = store.Time(created)
 	m.PlatformSentAt, m.SentAt, m.DeliveredAt, m.ReadAt, m.FailedAt = store.NullTime(pSent), store.NullTime(sent), store.NullTime(delivered), store.NullTime(read), store.NullTime(failed)
@@ -274,7 +356,26 @@ func (s *Service) LoadOutbound(ctx context.Context, messageID string, attempt in
 		return "", nil, err
 	}
 	out := &channel.OutboundMessage{ID: m.ID, WorkspaceID: m.workspaceID, CaseID: m.CaseID, Text: m.Text, Content: m.Content, Rendered: m.Rendered,
-		Attempt: attempt, Attachments: []channel.OutboundAttachment{}}
+		Attempt: attempt, Attachments: []channel.OutboundAttachment{}, AuthorType: m.Author.Type}
+	if m.ReplyToPlatformID != nil {
+		out.ReplyToPlatformID = *m.ReplyToPlatformID
+	}
+	if len(m.Template) > 0 {
+		var tm channel.TemplateMessage
+		if err := json.Unmarshal(m.Template, &tm); err != nil {
+			return "", nil, fmt.Errorf("inbox: message %s template: %w", m.ID, err)
+		}
+		out.Template = &tm
+	}
+	// The customer's last message on this thread decides the platform's
+	// window at send time.
+	var lastIn sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, `SELECT MAX(last_inbound_at) FROM cases WHERE thread_id = ?`, m.ThreadID).Scan(&lastIn); err != nil {
+		return "", nil, err
+	}
+	if lastIn.Valid {
+		out.LastInboundAt = store.Time(lastIn.Int64)
+	}
 	if err := s.db.QueryRowContext(ctx, `SELECT t.external_id, i.address, i.display_name FROM threads t
 		JOIN contact_identities i ON i.contact_id = t.contact_id AND i.point_of_contact_id = t.point_of_contact_id
 		WHERE t.id = ? ORDER BY i.created_at LIMIT 1`, m.ThreadID).Scan(&out.ThreadExternalID, &out.RecipientID, &out.RecipientName); err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/parleyhq/parley/internal/account"
+	"github.com/parleyhq/parley/internal/channel"
 	"github.com/parleyhq/parley/internal/realtime"
 	"github.com/parleyhq/parley/internal/store"
 )
@@ -54,6 +55,18 @@ type ReplyOutcome struct {
 	AskAgain    json.RawMessage // content to send back (ambiguous answer, next form question), or nil
 }
 
+// ChannelPolicies tells the inbox each channel type's reply window and
+// proactive policy (the channel registry implements it).
+type ChannelPolicies interface {
+	ViewWindow(channelType string, lastInbound *time.Time, now time.Time) *channel.WindowView
+	Proactive(channelType string) channel.Proactive
+}
+
+// TemplateLookup finds a point of contact's stored message template.
+type TemplateLookup interface {
+	Get(ctx context.Context, q store.Querier, workspaceID, pocID, name, language string) (channel.StoredTemplate, error)
+}
+
 // Options configure the service.
 type Options struct {
 	DB        *store.DB
@@ -61,6 +74,8 @@ type Options struct {
 	Publisher Publisher
 	Waker     Waker
 	Content   ContentPolicy
+	Channels  ChannelPolicies
+	Templates TemplateLookup
 	Logger    *slog.Logger
 	// ReplySetsPending moves a case to pending when an agent replies
 	// (the reference product's behaviour; on by default).
@@ -80,6 +95,8 @@ type Service struct {
 	pub              Publisher
 	waker            Waker
 	content          ContentPolicy
+	channels         ChannelPolicies
+	templates        TemplateLookup
 	log              *slog.Logger
 	replySetsPending bool
 	batcher          *batcher
@@ -90,7 +107,8 @@ type Service struct {
 // New makes the service. Call Run to start the group-commit loop when
 // GroupCommit is on.
 func New(o Options) *Service {
-	s := &Service{db: o.DB, now: o.Now, pub: o.Publisher, waker: o.Waker, content: o.Content, log: o.Logger, replySetsPending: true}
+	s := &Service{db: o.DB, now: o.Now, pub: o.Publisher, waker: o.Waker, content: o.Content, channels: o.Channels, templates: o.Templates,
+		log: o.Logger, replySetsPending: true}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -518,9 +518,11 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, u *account
 
 // replyRequest is an outbound message; attachments are base64 data.
 type replyRequest struct {
-	Text        string          `json:"text"`
-	Content     json.RawMessage `json:"content"`
-	Attachments []attachmentIn  `json:"attachments"`
+	Text        string                 `json:"text"`
+	Content     json.RawMessage        `json:"content"`
+	Attachments []attachmentIn         `json:"attachments"`
+	Template    *inbox.TemplateRequest `json:"template"`
+	ReplyTo     string                 `json:"reply_to"`
 }
 
 type attachmentIn struct {
@@ -534,35 +536,146 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, u *account.User) 
 	if !s.decodeJSON(w, r, &in) {
 		return
 	}
+	msg, ok := s.newMessage(w, r, in)
+	if !ok {
+		return
+	}
+	m, err := s.Inbox.Reply(r.Context(), u, r.PathValue("id"), msg)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, m)
+}
+
+// newMessage turns a request into an inbox message: attachments stored,
+// rich links completed (outside any transaction: it may fetch a page).
+func (s *Server) newMessage(w http.ResponseWriter, r *http.Request, in replyRequest) (inbox.NewMessage, bool) {
 	if len(in.Attachments) > 10 {
 		invalid(w, "attachments", "at most 10")
-		return
+		return inbox.NewMessage{}, false
 	}
 	var files []inbox.File
 	for i, a := range in.Attachments {
 		data, err := base64.StdEncoding.DecodeString(a.Data)
 		if err != nil || len(data) == 0 {
 			invalid(w, "attachments["+strconv.Itoa(i)+"].data", "non-empty base64")
-			return
+			return inbox.NewMessage{}, false
 		}
 		f, err := s.storeFile(r.Context(), "attachments["+strconv.Itoa(i)+"]", a.Name, a.MimeType, data, "")
 		if err != nil {
 			s.fail(w, r, err)
-			return
+			return inbox.NewMessage{}, false
 		}
 		files = append(files, f)
 	}
 	content := []byte(in.Content)
 	if s.Content != nil && len(content) > 0 {
-		// Outside any transaction: this may fetch the linked page.
 		content = s.Content.Enrich(r.Context(), content)
 	}
-	m, err := s.Inbox.Reply(r.Context(), u, r.PathValue("id"), inbox.NewMessage{Text: in.Text, Content: content, Files: files})
+	return inbox.NewMessage{Text: in.Text, Content: content, Files: files, Template: in.Template, ReplyTo: in.ReplyTo}, true
+}
+
+func (s *Server) listTemplates(w http.ResponseWriter, r *http.Request, u *account.User) {
+	id := r.PathValue("id")
+	if !u.CanSee(id) {
+		problem(w, http.StatusNotFound, "not found")
+		return
+	}
+	if _, err := s.Points.Get(r.Context(), u.WorkspaceID, id); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ts, err := s.Templates.List(r.Context(), u.WorkspaceID, id)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, m)
+	writeJSON(w, http.StatusOK, map[string]any{"items": ts})
+}
+
+func (s *Server) syncTemplates(w http.ResponseWriter, r *http.Request, u *account.User) {
+	if !u.IsSupervisor() {
+		problem(w, http.StatusForbidden, "supervisors and administrators only")
+		return
+	}
+	p, err := s.Points.Get(r.Context(), u.WorkspaceID, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ts, err := s.Templates.Sync(r.Context(), u.ID, &p)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": ts})
+}
+
+func (s *Server) startConversation(w http.ResponseWriter, r *http.Request, u *account.User) {
+	var in struct {
+		To inbox.Recipient `json:"to"`
+		replyRequest
+	}
+	if !s.decodeJSON(w, r, &in) {
+		return
+	}
+	id := r.PathValue("id")
+	if !u.CanSee(id) {
+		problem(w, http.StatusNotFound, "not found")
+		return
+	}
+	p, err := s.Points.Get(r.Context(), u.WorkspaceID, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	msg, ok := s.newMessage(w, r, in.replyRequest)
+	if !ok {
+		return
+	}
+	m, c, err := s.Inbox.StartConversation(r.Context(), u, &p, in.To, msg)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"case": c, "message": m})
+}
+
+func (s *Server) typing(w http.ResponseWriter, r *http.Request, u *account.User) {
+	var in struct {
+		On bool `json:"on"`
+	}
+	if !s.decodeJSON(w, r, &in) {
+		return
+	}
+	t, err := s.Inbox.CaseTarget(r.Context(), u, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p, err := s.Points.Lookup(r.Context(), t.PointOfContactID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	adapter, _ := s.Registry.Get(p.Type)
+	typer, ok := adapter.(channel.Typer)
+	if !ok {
+		w.WriteHeader(http.StatusNoContent) // the channel has no typing indicator
+		return
+	}
+	// Typing on also marks the customer's last message read, as people do.
+	if in.On && t.LastInboundID != "" {
+		if err := typer.MarkRead(r.Context(), &p, t.LastInboundID); err != nil {
+			s.log.Warn("mark read", "case", r.PathValue("id"), "err", err)
+		}
+	}
+	if err := typer.Typing(r.Context(), &p, t.ThreadExternalID, t.RecipientID, in.On); err != nil {
+		problem(w, http.StatusBadGateway, "the platform refused the typing indicator: "+err.Error())
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Server) listNotes(w http.ResponseWriter, r *http.Request, u *account.User) {

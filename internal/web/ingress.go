@@ -97,7 +97,7 @@ func (s *Server) ingress(w http.ResponseWriter, r *http.Request, onlyType string
 		}
 		for j, a := range ev.Attachments {
 			field := fmt.Sprintf("attachments[%d]", j)
-			f, err := s.receiveAttachment(ctx, field, a)
+			f, err := s.receiveAttachment(ctx, adapter, &poc, field, a)
 			if err != nil {
 				s.metrics.ingestRejected.WithLabelValues(poc.Type, "attachment").Inc()
 				s.fail(w, r, err)
@@ -190,7 +190,25 @@ func (s *Server) storeStream(ctx context.Context, field, name, declared string, 
 
 // receiveAttachment stores inline bytes or fetches a URL (through the
 // SSRF-guarded client) into the blob store.
-func (s *Server) receiveAttachment(ctx context.Context, field string, a channel.InboundAttachment) (inbox.File, error) {
+func (s *Server) receiveAttachment(ctx context.Context, adapter channel.Adapter, poc *channel.PointOfContact, field string, a channel.InboundAttachment) (inbox.File, error) {
+	if a.MediaRef != "" {
+		mf, ok := adapter.(channel.MediaFetcher)
+		if !ok {
+			return inbox.File{}, fmt.Errorf("adapter %s sent a media reference but cannot fetch media", adapter.Type())
+		}
+		fctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		defer cancel()
+		body, mimeType, err := mf.FetchMedia(fctx, poc, a.MediaRef)
+		if err != nil {
+			// Not acknowledged: the platform retries the webhook later.
+			return inbox.File{}, fmt.Errorf("fetching media %s: %w", a.MediaRef, err)
+		}
+		defer body.Close()
+		if a.MimeType != "" {
+			mimeType = a.MimeType
+		}
+		return s.storeStream(ctx, field, a.Name, mimeType, body, "media:"+a.MediaRef)
+	}
 	if a.URL == "" {
 		return s.storeFile(ctx, field, a.Name, a.MimeType, a.Data, "")
 	}

@@ -22,6 +22,8 @@ type Problem struct {
 	Errors []FieldProblem `json:"errors,omitempty"`
 	// Allowed lists the legal target statuses of an illegal transition.
 	Allowed []inbox.Status `json:"allowed,omitempty"`
+	// ReplyWindow is the window that refused a send.
+	ReplyWindow *channel.WindowView `json:"reply_window,omitempty"`
 }
 
 // FieldProblem names one invalid field.
@@ -66,6 +68,7 @@ type fieldError interface {
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var (
 		te  *inbox.TransitionError
+		we  *inbox.WindowError
 		ive *inbox.ValidationError
 		ave *account.ValidationError
 		cve *channel.ValidationError
@@ -77,6 +80,12 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		problem(w, http.StatusNotFound, "not found")
+	case errors.As(err, &we):
+		writeProblem(w, Problem{Status: http.StatusConflict, Title: "Outside the reply window", Detail: we.Reason, ReplyWindow: we.Window})
+	case errors.Is(err, inbox.ErrProactiveNotAllowed):
+		problem(w, http.StatusConflict, err.Error())
+	case errors.Is(err, channel.ErrPlatform):
+		problem(w, http.StatusBadGateway, err.Error())
 	case errors.As(err, &te):
 		writeProblem(w, Problem{Status: http.StatusConflict, Title: "Illegal status transition", Detail: te.Error(), Allowed: te.Allowed})
 	case errors.As(err, &ive):

@@ -61,20 +61,21 @@ type Options struct {
 
 // Deps are the components the handlers use.
 type Deps struct {
-	DB       *store.DB
-	Accounts *account.Service
-	Inbox    *inbox.Service
-	Points   *channel.Points
-	Registry *channel.Registry
-	Skills   *routing.Skills
-	Hub      *realtime.Hub
-	Blobs    *blob.FileStore
-	Fetch    *http.Client // for attachment URLs (SSRF-guarded)
-	Content  ContentService
-	Metrics  prometheus.Registerer
-	Gatherer prometheus.Gatherer
-	Logger   *slog.Logger
-	Now      func() time.Time
+	DB        *store.DB
+	Accounts  *account.Service
+	Inbox     *inbox.Service
+	Points    *channel.Points
+	Registry  *channel.Registry
+	Skills    *routing.Skills
+	Templates *channel.Templates
+	Hub       *realtime.Hub
+	Blobs     *blob.FileStore
+	Fetch     *http.Client // for attachment URLs (SSRF-guarded)
+	Content   ContentService
+	Metrics   prometheus.Registerer
+	Gatherer  prometheus.Gatherer
+	Logger    *slog.Logger
+	Now       func() time.Time
 }
 
 // Server serves HTTP.
@@ -168,6 +169,9 @@ func (s *Server) registerRoutes() {
 	s.handle("PATCH /api/v1/points-of-contact/{id}", s.admin(s.updatePoint))
 	s.handle("DELETE /api/v1/points-of-contact/{id}", s.admin(s.deletePoint))
 	s.handle("POST /api/v1/points-of-contact/{id}/rotate-credentials", s.admin(s.rotatePoint))
+	s.handle("GET /api/v1/points-of-contact/{id}/templates", s.authed(s.listTemplates))
+	s.handle("POST /api/v1/points-of-contact/{id}/templates/sync", s.authed(s.syncTemplates))
+	s.handle("POST /api/v1/points-of-contact/{id}/conversations", s.authed(s.startConversation))
 
 	s.handle("GET /api/v1/cases", s.authed(s.listCases))
 	s.handle("GET /api/v1/cases/{id}", s.authed(s.getCase))
@@ -177,6 +181,7 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /api/v1/cases/{id}/notes", s.authed(s.listNotes))
 	s.handle("POST /api/v1/cases/{id}/notes", s.authed(s.addNote))
 	s.handle("POST /api/v1/cases/{id}/tags", s.authed(s.setTags))
+	s.handle("POST /api/v1/cases/{id}/typing", s.authed(s.typing))
 	s.handle("GET /api/v1/cases/{id}/history", s.authed(s.caseHistory))
 
 	s.handle("GET /api/v1/contacts", s.authed(s.searchContacts))
