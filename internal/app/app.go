@@ -23,6 +23,8 @@ import (
 	"github.com/parleyhq/parley/internal/blob"
 	"github.com/parleyhq/parley/internal/channel"
 	"github.com/parleyhq/parley/internal/channel/byoc"
+	"github.com/parleyhq/parley/internal/channel/instagram"
+	"github.com/parleyhq/parley/internal/channel/messenger"
 	"github.com/parleyhq/parley/internal/inbox"
 	"github.com/parleyhq/parley/internal/netguard"
 	"github.com/parleyhq/parley/internal/outbox"
@@ -158,8 +160,11 @@ func (a *App) build(ctx context.Context, stdout io.Writer) error {
 	}
 
 	a.Hub = realtime.NewHub(a.log)
+	platformClient := &http.Client{Timeout: 30 * time.Second}
 	registry := channel.NewRegistry(
 		byoc.New(&http.Client{Timeout: cfg.CallbackTimeout}, cfg.Now),
+		messenger.New(platformClient, cfg.Now),
+		instagram.New(platformClient, cfg.Now),
 	)
 	a.Points = channel.NewPoints(a.DB, box, registry, cfg.Now)
 	a.Skills = routing.NewSkills(a.DB, cfg.Now)
