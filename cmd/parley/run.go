@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/pprof"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -29,6 +32,10 @@ Commands:
   create-user   add a user:   parley create-user --email E --password P [--role admin|supervisor|agent]
   create-token  make an API token for a user: parley create-token --email E
   load          load-test BYOC ingest (see parley load --help)
+  sandbox       with --demo running: play a customer on a fake platform
+                  parley sandbox send --channel messenger --from alice --text "Hello"
+                  parley sandbox send --channel messenger --from alice --tap <option id>
+                  parley sandbox phone --channel messenger --to alice
 
 Run 'parley serve --help' for the server's flags. Every flag has an
 environment variable (PARLEY_ADDR, PARLEY_DATA_DIR, PARLEY_DATABASE_URL, …).
@@ -50,6 +57,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return createUser(ctx, rest, getenv, stdout, stderr)
 	case "create-token":
 		return createToken(ctx, rest, getenv, stdout, stderr)
+	case "sandbox":
+		return sandboxCommand(ctx, rest, getenv, stdout, stderr)
 	case "load":
 		return loadtest.Command(ctx, rest, stdout, stderr, loadTarget(getenv, stderr))
 	case "help", "-h", "--help":
@@ -286,4 +295,60 @@ func loadTarget(getenv func(string) string, stderr io.Writer) loadtest.TargetSta
 		return loadtest.Target{InboundURL: a.URL() + "/api/v1/byoc/" + poc.ID + "/messages", Token: gen["token"],
 			Close: func() error { cancel(); return <-done }}, nil
 	}
+}
+
+// sandboxCommand talks to a Parley running with --demo: it makes the local
+// fake platform deliver a customer's message, or shows what the customer
+// has received.
+func sandboxCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || (args[0] != "send" && args[0] != "phone") {
+		fmt.Fprintln(stderr, "usage: parley sandbox send|phone --channel C (--from ID --text T [--tap OPTION] | --to ID) [--url URL]")
+		return 2
+	}
+	verb := args[0]
+	fs := flag.NewFlagSet("sandbox "+verb, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	base := fs.String("url", env(getenv, "PARLEY_URL", "http://127.0.0.1:8080"), "the running Parley (PARLEY_URL)")
+	ch := fs.String("channel", "whatsapp", "whatsapp, messenger or instagram_direct")
+	from := fs.String("from", "", "send: the customer's id on the platform (a phone number on WhatsApp)")
+	name := fs.String("name", "", "send: the customer's display name")
+	text := fs.String("text", "", "send: what the customer writes")
+	tap := fs.String("tap", "", "send: the id of a button or list row the customer taps")
+	to := fs.String("to", "", "phone: the customer whose received messages to show")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	client := &http.Client{Timeout: 30 * time.Second}
+	var req *http.Request
+	if verb == "send" {
+		if *from == "" || (*text == "" && *tap == "") {
+			fmt.Fprintln(stderr, "parley sandbox send needs --from and --text or --tap")
+			return 2
+		}
+		body, _ := json.Marshal(map[string]string{"from": *from, "name": *name, "text": *text, "choice_id": *tap})
+		req, _ = http.NewRequestWithContext(ctx, "POST", strings.TrimRight(*base, "/")+"/sandbox/"+*ch+"/customer", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+	} else {
+		if *to == "" {
+			fmt.Fprintln(stderr, "parley sandbox phone needs --to")
+			return 2
+		}
+		req, _ = http.NewRequestWithContext(ctx, "GET", strings.TrimRight(*base, "/")+"/sandbox/"+*ch+"/phone?to="+url.QueryEscape(*to), nil)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		fmt.Fprintf(stderr, "parley sandbox: %v (is Parley running with --demo?)\n", err)
+		return 1
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	var pretty bytes.Buffer
+	if json.Indent(&pretty, out, "", "  ") == nil {
+		out = pretty.Bytes()
+	}
+	fmt.Fprintln(stdout, strings.TrimSpace(string(out)))
+	if resp.StatusCode/100 != 2 {
+		return 1
+	}
+	return 0
 }

@@ -83,6 +83,8 @@ type App struct {
 	listener  net.Listener
 	nodeID    string
 	stdout    io.Writer
+	sandbox   *sandbox
+	closer    []func() error
 }
 
 // New opens the database (applying migrations), bootstraps the first admin
@@ -205,6 +207,8 @@ func (a *App) Handler() http.Handler {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /sandbox/byoc", a.sandboxBYOC)
+	mux.HandleFunc("POST /sandbox/{channel}/customer", a.sandboxCustomer)
+	mux.HandleFunc("GET /sandbox/{channel}/phone", a.sandboxPhone)
 	mux.Handle("/", a.Web.Handler())
 	return mux
 }
@@ -241,11 +245,19 @@ func (a *App) Run(ctx context.Context) error {
 	if a.cfg.Demo {
 		// After the inbox loop started: demo data goes through the same
 		// ingest path as real traffic.
-		if err := a.SeedDemo(ctx, a.stdout); err != nil {
+		err := a.SeedDemo(ctx, a.stdout)
+		if err == nil {
+			var admin *account.User
+			if admin, err = a.firstAdmin(ctx); err == nil {
+				err = a.startSandbox(ctx, admin.WorkspaceID, admin.ID)
+			}
+		}
+		if err != nil {
 			stopWork()
 			wg.Wait()
 			return fmt.Errorf("demo data: %w", err)
 		}
+		fmt.Fprintf(a.stdout, "Sandbox: play the customer with 'parley sandbox send --channel messenger --from alice --text Hello' (see README).\n")
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(a.listener) }()
@@ -263,6 +275,9 @@ func (a *App) Run(ctx context.Context) error {
 	wg.Wait()
 	if a.bridge != nil {
 		_ = a.bridge.Close()
+	}
+	for _, c := range a.closer {
+		_ = c()
 	}
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
