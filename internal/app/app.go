@@ -25,6 +25,7 @@ import (
 	"github.com/parleyhq/parley/internal/channel/byoc"
 	"github.com/parleyhq/parley/internal/channel/instagram"
 	"github.com/parleyhq/parley/internal/channel/messenger"
+	"github.com/parleyhq/parley/internal/channel/whatsapp"
 	"github.com/parleyhq/parley/internal/inbox"
 	"github.com/parleyhq/parley/internal/netguard"
 	"github.com/parleyhq/parley/internal/outbox"
@@ -167,6 +168,7 @@ func (a *App) build(ctx context.Context, stdout io.Writer) error {
 		byoc.New(&http.Client{Timeout: cfg.CallbackTimeout}, cfg.Now),
 		messenger.New(platformClient, cfg.Now),
 		instagram.New(platformClient, cfg.Now),
+		whatsapp.New(platformClient, cfg.Now),
 	)
 	a.Points = channel.NewPoints(a.DB, box, registry, cfg.Now)
 	a.Skills = routing.NewSkills(a.DB, cfg.Now)
