@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +21,7 @@ type harness struct {
 	app   *App
 	url   string
 	admin string // admin API token
+	stop  func() // stops the server (also done at cleanup)
 }
 
 const testAdminEmail, testAdminPassword = "admin@example.com", "correct-horse-battery"
@@ -27,6 +29,14 @@ const testAdminEmail, testAdminPassword = "admin@example.com", "correct-horse-ba
 func start(t *testing.T, mutate func(*Config)) *harness {
 	t.Helper()
 	dbURL, dir := storetest.URL(t)
+	return startOn(t, dbURL, dir, mutate)
+}
+
+func storetestURL(t *testing.T) (string, string) { return storetest.URL(t) }
+
+// startOn runs Parley on an existing database and data directory.
+func startOn(t *testing.T, dbURL, dir string, mutate func(*Config)) *harness {
+	t.Helper()
 	cfg := Config{Addr: "127.0.0.1:0", DataDir: dir, DatabaseURL: dbURL, AdminEmail: testAdminEmail, AdminPassword: testAdminPassword,
 		BaseBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, Poll: 50 * time.Millisecond, Lease: 5 * time.Second, MaxAttempts: 4,
 		CallbackTimeout: 2 * time.Second, BcryptCost: 4, AllowPrivateFetch: true, Getenv: func(string) string { return "" }}
@@ -44,13 +54,17 @@ func start(t *testing.T, mutate func(*Config)) *harness {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-	})
-	h := &harness{t: t, app: a, url: a.URL()}
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("run: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	h := &harness{t: t, app: a, url: a.URL(), stop: stop}
 	var tok struct{ Token string }
 	h.mustDo("POST", "/api/v1/auth/token", "", map[string]string{"email": testAdminEmail, "password": testAdminPassword}, 201, &tok)
 	h.admin = tok.Token

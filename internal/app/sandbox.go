@@ -99,8 +99,9 @@ func (a *App) startSandbox(ctx context.Context, workspaceID, adminID string) err
 	}
 	add := func(typ, name string, settings map[string]any, creds map[string]string, platform sandboxPlatform) error {
 		if p, ok := have[typ]; ok {
-			// A restart of the demo: point the existing one at this run's fake.
-			up, err := a.Points.Update(ctx, workspaceID, adminID, p.ID, channel.Patch{Settings: map[string]any{"api_base_url": settings["api_base_url"]}})
+			// A restart of the demo: point the existing one at this run's
+			// fake, with this run's credentials.
+			up, err := a.Points.Update(ctx, workspaceID, adminID, p.ID, channel.Patch{Settings: settings, Credentials: creds})
 			if err != nil {
 				return err
 			}

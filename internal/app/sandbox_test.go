@@ -49,7 +49,32 @@ func sandboxFlow(t *testing.T, h *harness, channelType, customer string) {
 
 func TestSandboxFlows(t *testing.T) {
 	h := start(t, func(c *Config) { c.Demo = true })
-	for _, ch := range []string{"messenger", "instagram_direct"} {
+	for _, ch := range []string{"whatsapp", "messenger", "instagram_direct"} {
 		sandboxFlow(t, h, ch, "alice-"+ch)
+	}
+}
+
+// TestSandboxSurvivesRestart: a second --demo start on the same data
+// rewires the existing demo points of contact to the new fakes.
+func TestSandboxSurvivesRestart(t *testing.T) {
+	dbURL, dir := storetestURL(t)
+	for i := 0; i < 2; i++ {
+		h := startOn(t, dbURL, dir, func(c *Config) { c.Demo = true })
+		var sent struct {
+			WebhookStatus int `json:"webhook_status"`
+		}
+		h.mustDo("POST", "/sandbox/whatsapp/customer", "", map[string]string{"from": "15551230000", "text": "run " + string(rune('1'+i))}, 200, &sent)
+		if sent.WebhookStatus != 200 {
+			t.Fatalf("run %d: webhook %d", i, sent.WebhookStatus)
+		}
+		var list struct{ Items []apiCase }
+		h.mustDo("GET", "/api/v1/cases?channel_type=whatsapp&status=new,open", h.admin, nil, 200, &list)
+		h.mustDo("POST", "/api/v1/cases/"+list.Items[0].ID+"/messages", h.admin, map[string]string{"text": "hello again"}, 202, nil)
+		eventually(t, "the reply reaches the new fake", func() bool {
+			var phone struct{ Received []json.RawMessage }
+			h.mustDo("GET", "/sandbox/whatsapp/phone?to=15551230000", "", nil, 200, &phone)
+			return len(phone.Received) == 1
+		})
+		h.stop()
 	}
 }
