@@ -29,6 +29,11 @@ func (h *harness) createMessenger(graphURL, pageID, appSecret string) metaPoint 
 	if out.VerifyToken == "" || !strings.HasSuffix(out.PointOfContact.WebhookURL, "/webhooks/"+out.PointOfContact.ID) {
 		h.t.Fatalf("creation: %+v", out)
 	}
+	// Later reads show the webhook URL and verify token, never the secrets.
+	_, raw, _ := h.do("GET", "/api/v1/points-of-contact/"+out.PointOfContact.ID, h.admin, nil)
+	if !strings.Contains(string(raw), out.VerifyToken) || strings.Contains(string(raw), appSecret) || strings.Contains(string(raw), "page-token") {
+		h.t.Fatalf("point of contact view: %s", raw)
+	}
 	return metaPoint{ID: out.PointOfContact.ID, VerifyToken: out.VerifyToken, WebhookURL: out.PointOfContact.WebhookURL}
 }
 

@@ -318,10 +318,14 @@ func (s *Server) deleteSkill(w http.ResponseWriter, r *http.Request, u *account.
 }
 
 // pointView is a point of contact as the API shows it: credentials by name
-// only, never their values.
+// only, never their values. The one exception is a Meta verify token: it
+// only answers Meta's subscription handshake (payloads are authenticated
+// by the app secret, which is never shown), and an admin needs it again
+// whenever they configure the webhook in Meta's console.
 type pointView struct {
 	channel.PointOfContact
 	Credentials []string `json:"credentials_set"`
+	VerifyToken string   `json:"verify_token,omitempty"`
 }
 
 func (s *Server) view(p channel.PointOfContact) pointView {
@@ -333,7 +337,7 @@ func (s *Server) view(p channel.PointOfContact) pointView {
 	if names == nil {
 		names = []string{}
 	}
-	return pointView{PointOfContact: p, Credentials: names}
+	return pointView{PointOfContact: p, Credentials: names, VerifyToken: p.Credential("verify_token")}
 }
 
 func (s *Server) listPoints(w http.ResponseWriter, r *http.Request, u *account.User) {
