@@ -84,6 +84,7 @@ func TestRepliesMappedToChoices(t *testing.T) {
 	// Free text leaves the prompt open; an ambiguous word makes the bot ask
 	// again with only the tied options; "1" then means the first of those.
 	ask(sizes)
+	eventually(t, "the third question reaches the customer", func() bool { return len(mw.Received()) == 3 })
 	before := len(mw.Received())
 	r = h.inbound(p, "m4", "t1", "u1", "what colours do you have?")
 	if c := choiceOf(r.MessageID); c != nil {

@@ -117,20 +117,12 @@ func (s *Server) createTeam(w http.ResponseWriter, r *http.Request, u *account.U
 		return
 	}
 	t, err := s.Accounts.CreateTeam(r.Context(), u, in.Name)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, t)
+	s.respond(w, r, http.StatusCreated, t, err)
 }
 
 func (s *Server) getTeam(w http.ResponseWriter, r *http.Request, u *account.User) {
 	t, err := s.Accounts.GetTeam(r.Context(), u.WorkspaceID, r.PathValue("id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, t)
+	s.respond(w, r, http.StatusOK, t, err)
 }
 
 func (s *Server) deleteTeam(w http.ResponseWriter, r *http.Request, u *account.User) {
@@ -151,11 +143,7 @@ func (s *Server) removeTeamMember(w http.ResponseWriter, r *http.Request, u *acc
 
 func (s *Server) setTeamMember(w http.ResponseWriter, r *http.Request, u *account.User, member bool) {
 	t, err := s.Accounts.SetTeamMember(r.Context(), u, r.PathValue("id"), r.PathValue("userID"), member)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, t)
+	s.respond(w, r, http.StatusOK, t, err)
 }
 
 func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, u *account.User, name string, expiresIn int) {
@@ -224,20 +212,12 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, u *account.U
 		return
 	}
 	created, err := s.Accounts.CreateUser(r.Context(), s.DB, u.WorkspaceID, in)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, created)
+	s.respond(w, r, http.StatusCreated, created, err)
 }
 
 func (s *Server) getUser(w http.ResponseWriter, r *http.Request, u *account.User) {
 	got, err := s.Accounts.GetUser(r.Context(), u.WorkspaceID, r.PathValue("id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, got)
+	s.respond(w, r, http.StatusOK, got, err)
 }
 
 func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, u *account.User) {
@@ -258,11 +238,7 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, u *account.U
 		return
 	}
 	got, err := s.Accounts.UpdateUser(r.Context(), u, id, p)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, got)
+	s.respond(w, r, http.StatusOK, got, err)
 }
 
 func (s *Server) listSkills(w http.ResponseWriter, r *http.Request, u *account.User) {
@@ -280,20 +256,12 @@ func (s *Server) createSkill(w http.ResponseWriter, r *http.Request, u *account.
 		return
 	}
 	sk, err := s.Skills.Create(r.Context(), u.WorkspaceID, u.ID, in.Name, in.Description)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, sk)
+	s.respond(w, r, http.StatusCreated, sk, err)
 }
 
 func (s *Server) getSkill(w http.ResponseWriter, r *http.Request, u *account.User) {
 	sk, err := s.Skills.Get(r.Context(), u.WorkspaceID, r.PathValue("id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, sk)
+	s.respond(w, r, http.StatusOK, sk, err)
 }
 
 func (s *Server) updateSkill(w http.ResponseWriter, r *http.Request, u *account.User) {
@@ -302,11 +270,7 @@ func (s *Server) updateSkill(w http.ResponseWriter, r *http.Request, u *account.
 		return
 	}
 	sk, err := s.Skills.Update(r.Context(), u.WorkspaceID, u.ID, r.PathValue("id"), in.Name, in.Description)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, sk)
+	s.respond(w, r, http.StatusOK, sk, err)
 }
 
 func (s *Server) deleteSkill(w http.ResponseWriter, r *http.Request, u *account.User) {
@@ -422,6 +386,15 @@ func (s *Server) rotatePoint(w http.ResponseWriter, r *http.Request, u *account.
 
 // queryLimit reads the optional `limit` query parameter (0 when absent),
 // answering 400 itself when it is not a positive integer.
+// respond writes v as JSON with status, or the problem for err.
+func (s *Server) respond(w http.ResponseWriter, r *http.Request, status int, v any, err error) {
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, status, v)
+}
+
 func queryLimit(w http.ResponseWriter, r *http.Request) (int, bool) {
 	l := r.URL.Query().Get("limit")
 	if l == "" {
@@ -478,20 +451,12 @@ func (s *Server) listCases(w http.ResponseWriter, r *http.Request, u *account.Us
 		return
 	}
 	page, err := s.Inbox.ListCases(r.Context(), u, f)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, page)
+	s.respond(w, r, http.StatusOK, page, err)
 }
 
 func (s *Server) getCase(w http.ResponseWriter, r *http.Request, u *account.User) {
 	c, err := s.Inbox.GetCase(r.Context(), u, r.PathValue("id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, c)
+	s.respond(w, r, http.StatusOK, c, err)
 }
 
 func (s *Server) updateCase(w http.ResponseWriter, r *http.Request, u *account.User) {
@@ -500,11 +465,7 @@ func (s *Server) updateCase(w http.ResponseWriter, r *http.Request, u *account.U
 		return
 	}
 	c, err := s.Inbox.UpdateCase(r.Context(), u, r.PathValue("id"), p)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, c)
+	s.respond(w, r, http.StatusOK, c, err)
 }
 
 func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, u *account.User) {
@@ -513,11 +474,7 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, u *account
 		return
 	}
 	page, err := s.Inbox.ListMessages(r.Context(), u, r.PathValue("id"), limit, r.URL.Query().Get("cursor"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, page)
+	s.respond(w, r, http.StatusOK, page, err)
 }
 
 // replyRequest is an outbound message; attachments are base64 data.
@@ -545,11 +502,7 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, u *account.User) 
 		return
 	}
 	m, err := s.Inbox.Reply(r.Context(), u, r.PathValue("id"), msg)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusAccepted, m)
+	s.respond(w, r, http.StatusAccepted, m, err)
 }
 
 // newMessage turns a request into an inbox message: attachments stored,
@@ -699,11 +652,7 @@ func (s *Server) addNote(w http.ResponseWriter, r *http.Request, u *account.User
 		return
 	}
 	n, err := s.Inbox.AddNote(r.Context(), u, r.PathValue("id"), in.Body)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, n)
+	s.respond(w, r, http.StatusCreated, n, err)
 }
 
 func (s *Server) setTags(w http.ResponseWriter, r *http.Request, u *account.User) {
@@ -719,11 +668,7 @@ func (s *Server) setTags(w http.ResponseWriter, r *http.Request, u *account.User
 		return
 	}
 	c, err := s.Inbox.SetTags(r.Context(), u, r.PathValue("id"), in.Add, in.Remove)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, c)
+	s.respond(w, r, http.StatusOK, c, err)
 }
 
 func (s *Server) caseHistory(w http.ResponseWriter, r *http.Request, u *account.User) {
@@ -741,20 +686,12 @@ func (s *Server) searchContacts(w http.ResponseWriter, r *http.Request, u *accou
 		return
 	}
 	page, err := s.Inbox.SearchContacts(r.Context(), u, r.URL.Query().Get("q"), limit, r.URL.Query().Get("cursor"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, page)
+	s.respond(w, r, http.StatusOK, page, err)
 }
 
 func (s *Server) getContact(w http.ResponseWriter, r *http.Request, u *account.User) {
 	c, err := s.Inbox.GetContact(r.Context(), u, r.PathValue("id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, c)
+	s.respond(w, r, http.StatusOK, c, err)
 }
 
 func (s *Server) updateContact(w http.ResponseWriter, r *http.Request, u *account.User) {
@@ -767,11 +704,7 @@ func (s *Server) updateContact(w http.ResponseWriter, r *http.Request, u *accoun
 		return
 	}
 	c, err := s.Inbox.UpdateContact(r.Context(), u, r.PathValue("id"), p)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, c)
+	s.respond(w, r, http.StatusOK, c, err)
 }
 
 func (s *Server) mergeContacts(w http.ResponseWriter, r *http.Request, u *account.User) {
@@ -786,9 +719,5 @@ func (s *Server) mergeContacts(w http.ResponseWriter, r *http.Request, u *accoun
 		return
 	}
 	c, err := s.Inbox.MergeContacts(r.Context(), u, r.PathValue("id"), in.FromID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, c)
+	s.respond(w, r, http.StatusOK, c, err)
 }

@@ -380,21 +380,7 @@ func (a *Adapter) Send(ctx context.Context, poc *channel.PointOfContact, msg *ch
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode == http.StatusRequestTimeout, resp.StatusCode == 425, resp.StatusCode >= 500:
 		se.Retryable = true
-		se.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), a.now())
+		se.RetryAfter = channel.RetryAfter(resp.Header.Get("Retry-After"), a.now())
 	}
 	return channel.SendResult{}, se
-}
-
-func retryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
-		return min(time.Duration(secs)*time.Second, 24*time.Hour)
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return min(t.Sub(now), 24*time.Hour)
-	}
-	return 0
 }

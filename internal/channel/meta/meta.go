@@ -159,20 +159,8 @@ func Classify(resp *http.Response, body []byte, now time.Time) *channel.SendErro
 	return se
 }
 
-// RetryAfter reads a Retry-After header (seconds or HTTP date), capped.
-func RetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
-		return min(time.Duration(secs)*time.Second, 24*time.Hour)
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return min(t.Sub(now), 24*time.Hour)
-	}
-	return 0
-}
+// RetryAfter reads a Retry-After header (see channel.RetryAfter).
+func RetryAfter(v string, now time.Time) time.Duration { return channel.RetryAfter(v, now) }
 
 // Client is a thin Graph API client: JSON in, JSON out, errors classified.
 type Client struct {
