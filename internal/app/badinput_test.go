@@ -187,14 +187,7 @@ func TestAgentChannelPermissions(t *testing.T) {
 // answering 500, or 429 with Retry-After is retried until it recovers;
 // past the retry limit the message is failed with the reason.
 func TestDeliveryRetriesAndFailure(t *testing.T) {
-	mw, err := fake.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mw.Close()
-	h := start(t, func(c *Config) { c.MaxAttempts = 5 })
-	p := h.createBYOC(mw.URL)
-	mw.SetSecret(p.Secret)
+	h, mw, p := startWithMiddleware(t, func(c *Config) { c.MaxAttempts = 5 })
 	res := h.inbound(p, "m1", "t1", "u1", "hello")
 
 	mw.FailNext(fake.Failure{Status: 0}, fake.Failure{Status: 500, Body: "boom"}, fake.Failure{Status: 429, RetryAfter: "1"})

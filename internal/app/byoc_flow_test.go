@@ -13,14 +13,7 @@ import (
 // only: inbound → case, dedupe, threading, agent reply → signed callback,
 // receipts, and the case rules for resolved and closed cases.
 func TestBYOCLifecycle(t *testing.T) {
-	mw, err := fake.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mw.Close()
-	h := start(t, nil)
-	p := h.createBYOC(mw.URL)
-	mw.SetSecret(p.Secret)
+	h, mw, p := startWithMiddleware(t, nil)
 
 	// The creation answer is the only place the secrets appear.
 	_, raw, _ := h.do("GET", "/api/v1/points-of-contact/"+p.ID, h.admin, nil)
@@ -131,14 +124,7 @@ func TestBYOCLifecycle(t *testing.T) {
 }
 
 func TestAttachmentsInAndOut(t *testing.T) {
-	mw, err := fake.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mw.Close()
-	h := start(t, nil)
-	p := h.createBYOC(mw.URL)
-	mw.SetSecret(p.Secret)
+	h, mw, p := startWithMiddleware(t, nil)
 	png := []byte("\x89PNG\r\n\x1a\n0000IHDR-fake-image-bytes")
 	var res ingestResult
 	h.mustDo("POST", "/api/v1/byoc/"+p.ID+"/messages", p.Token, map[string]any{"id": "a1", "thread": map[string]string{"id": "t"}, "author": map[string]string{"id": "u"},

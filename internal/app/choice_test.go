@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-
-	"github.com/parleyhq/parley/internal/channel/byoc/fake"
 )
 
 type apiChoice struct {
@@ -18,14 +16,7 @@ type apiChoice struct {
 // native id, an ambiguous word, free text — comes back as the same
 // structured choice on the customer's message (issue 3, item 6).
 func TestRepliesMappedToChoices(t *testing.T) {
-	mw, err := fake.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mw.Close()
-	h := start(t, nil)
-	p := h.createBYOC(mw.URL)
-	mw.SetSecret(p.Secret)
+	h, mw, p := startWithMiddleware(t, nil)
 	res := h.inbound(p, "m0", "t1", "u1", "I need a size")
 
 	sizes := map[string]any{"type": "list_picker", "text": "Which size?", "options": []map[string]string{
@@ -113,14 +104,7 @@ func TestRepliesMappedToChoices(t *testing.T) {
 // TestFormAnsweredInText: on a text channel a form is asked one field at a
 // time; an invalid answer is asked again; the last answer completes it.
 func TestFormAnsweredInText(t *testing.T) {
-	mw, err := fake.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mw.Close()
-	h := start(t, nil)
-	p := h.createBYOC(mw.URL)
-	mw.SetSecret(p.Secret)
+	h, mw, p := startWithMiddleware(t, nil)
 	res := h.inbound(p, "m0", "t1", "u1", "I want a callback")
 	form := map[string]any{"type": "form", "title": "Call-back request", "fields": []map[string]any{
 		{"name": "email", "type": "email", "label": "Your email", "required": true},

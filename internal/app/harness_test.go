@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleyhq/parley/internal/channel/byoc/fake"
 	"github.com/parleyhq/parley/internal/store/storetest"
 )
 
@@ -140,6 +141,21 @@ func eventually(t *testing.T, what string, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("timed out waiting for: %s", what)
+}
+
+// startWithMiddleware runs Parley with a BYOC point of contact whose
+// callback is a fake middleware that verifies signatures.
+func startWithMiddleware(t *testing.T, mutate func(*Config)) (*harness, *fake.Middleware, byocPoint) {
+	t.Helper()
+	mw, err := fake.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mw.Close() })
+	h := start(t, mutate)
+	p := h.createBYOC(mw.URL)
+	mw.SetSecret(p.Secret)
+	return h, mw, p
 }
 
 type byocPoint struct {

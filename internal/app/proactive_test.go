@@ -2,21 +2,12 @@ package app
 
 import (
 	"testing"
-
-	"github.com/parleyhq/parley/internal/channel/byoc/fake"
 )
 
 // TestStartConversationOnBYOC: BYOC allows business-initiated
 // conversations; the case starts pending, owned by the agent.
 func TestStartConversationOnBYOC(t *testing.T) {
-	mw, err := fake.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mw.Close()
-	h := start(t, nil)
-	p := h.createBYOC(mw.URL)
-	mw.SetSecret(p.Secret)
+	h, mw, p := startWithMiddleware(t, nil)
 	var out struct {
 		Case struct {
 			ID, Status  string
