@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"sort"
 	"strconv"
@@ -133,6 +134,17 @@ type InboundEvent struct {
 	// Reaction is an emoji reaction to ReplyToPlatformID; the event is then
 	// stored as a message whose text is the emoji.
 	Reaction string
+	// OptOut, when set, records the customer's STOP (true) or START
+	// (false) for this address on this point of contact; later sends to an
+	// opted-out address are refused.
+	OptOut *bool
+	// Subject is the email subject (cases take it as their subject).
+	Subject string
+	// HTML is the sanitised HTML body of an email, kept beside Text.
+	HTML string
+	// Automated marks bounces and auto-replies: stored on the thread they
+	// belong to when known, but never opening or reopening a case.
+	Automated bool
 
 	// For delivery receipts of our outbound messages.
 	StatusMessageID string // our message id or the platform's id for it
@@ -274,6 +286,65 @@ type OutboundMessage struct {
 	ReplyToPlatformID string
 	// Template, when set, is what to send instead of Text/Content.
 	Template *TemplateMessage
+	// AuthorName is the sending agent's display name (email From name).
+	AuthorName string
+	// Subject is the case's subject (email).
+	Subject string
+	// ThreadPlatformIDs are the platform ids of the thread's earlier
+	// messages, oldest first, at most 20 (email References; the last
+	// inbound one is In-Reply-To).
+	ThreadPlatformIDs []string
+	// LastInboundPlatformID is the platform id of the customer's last
+	// message on the thread.
+	LastInboundPlatformID string
+}
+
+// SegmentCounter is implemented by channels that bill by segment (SMS):
+// what an agent sees before sending.
+type SegmentCounter interface {
+	Segments(text string) (segments int, encoding string)
+}
+
+// Ingestor delivers inbound events the way a webhook does: attachments
+// fetched and stored, content validated, everything committed in one
+// transaction before it returns.
+type Ingestor interface {
+	Ingest(ctx context.Context, poc *PointOfContact, events []InboundEvent) ([]IngestResult, error)
+}
+
+// StateStore keeps small per-point-of-contact state for runners (an IMAP
+// mailbox's UIDVALIDITY and last UID), durably.
+type StateStore interface {
+	Load(ctx context.Context, pocID, key string) (string, error) // "" when unset
+	Save(ctx context.Context, pocID, key, value string) error
+}
+
+// ThreadResolver finds the thread an email belongs to.
+type ThreadResolver interface {
+	// ThreadByMessageIDs returns the external id of the thread holding any
+	// of these platform message ids (inbound or outbound), newest first.
+	ThreadByMessageIDs(ctx context.Context, pocID string, ids []string) (threadExternalID string, ok bool, err error)
+	// ThreadBySubject returns the latest thread with this normalised
+	// subject from this author since the given time (the last resort).
+	ThreadBySubject(ctx context.Context, pocID, authorID, subject string, since time.Time) (threadExternalID string, ok bool, err error)
+}
+
+// RunEnv is what a Runner gets from the core.
+type RunEnv struct {
+	// Points lists the current points of contact of the runner's type,
+	// across workspaces (re-read it to notice new and deleted ones).
+	Points  func(ctx context.Context) ([]PointOfContact, error)
+	Ingest  Ingestor
+	State   StateStore
+	Threads ThreadResolver
+	Logger  *slog.Logger
+}
+
+// Runner is implemented by adapters that receive by themselves (IMAP
+// polling/IDLE, an SMTP receiver) rather than only through webhooks. Run
+// serves every point of contact of its type until ctx ends.
+type Runner interface {
+	Run(ctx context.Context, env RunEnv) error
 }
 
 // OutboundAttachment is a stored file with a signed URL the platform can GET.
