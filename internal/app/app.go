@@ -27,6 +27,7 @@ import (
 	"github.com/parleyhq/parley/internal/channel/messenger"
 	"github.com/parleyhq/parley/internal/channel/whatsapp"
 	"github.com/parleyhq/parley/internal/inbox"
+	"github.com/parleyhq/parley/internal/ingress"
 	"github.com/parleyhq/parley/internal/netguard"
 	"github.com/parleyhq/parley/internal/outbox"
 	"github.com/parleyhq/parley/internal/realtime"
@@ -77,6 +78,7 @@ type App struct {
 	Points    *channel.Points
 	Skills    *routing.Skills
 	Templates *channel.Templates
+	Ingress   *ingress.Service
 	Outbox    *outbox.Worker
 	Hub       *realtime.Hub
 	Web       *web.Server
@@ -181,8 +183,11 @@ func (a *App) build(ctx context.Context, stdout io.Writer) error {
 		Channels: registry, Templates: a.Templates,
 		GroupCommit: a.DB.Dialect() == store.SQLite, Registerer: reg})
 	a.Outbox.SetMessages(a.Inbox)
+	blobs := mustBlobs(cfg.DataDir)
+	a.Ingress = ingress.New(ingress.Options{Inbox: a.Inbox, Registry: registry, Blobs: blobs,
+		Fetch: netguard.Client(60*time.Second, cfg.AllowPrivateFetch), ValidateContent: true})
 	a.Web = web.New(web.Deps{DB: a.DB, Accounts: a.Accounts, Inbox: a.Inbox, Points: a.Points, Registry: registry, Skills: a.Skills, Templates: a.Templates, Hub: a.Hub,
-		Blobs: mustBlobs(cfg.DataDir), Fetch: netguard.Client(60*time.Second, cfg.AllowPrivateFetch), Content: contentService(contentPolicy, cfg.AllowPrivateFetch),
+		Blobs: blobs, Ingress: a.Ingress, Content: contentService(contentPolicy, cfg.AllowPrivateFetch),
 		Metrics: reg, Gatherer: reg, Logger: a.log, Now: cfg.Now},
 		web.Options{PublicURL: a.cfg.PublicURL, MaxBodyBytes: cfg.MaxBodyBytes, FileKey: box.DeriveKey("file-urls")})
 	a.Inbox.SetAttachmentSigner(a.Web)

@@ -519,7 +519,7 @@ func (s *Server) newMessage(w http.ResponseWriter, r *http.Request, in replyRequ
 			invalid(w, "attachments["+strconv.Itoa(i)+"].data", "non-empty base64")
 			return inbox.NewMessage{}, false
 		}
-		f, err := s.storeFile(r.Context(), "attachments["+strconv.Itoa(i)+"]", a.Name, a.MimeType, data, "")
+		f, err := s.Ingress.StoreFile(r.Context(), "attachments["+strconv.Itoa(i)+"]", a.Name, a.MimeType, data, "")
 		if err != nil {
 			s.fail(w, r, err)
 			return inbox.NewMessage{}, false

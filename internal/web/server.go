@@ -21,6 +21,7 @@ import (
 	"github.com/parleyhq/parley/internal/blob"
 	"github.com/parleyhq/parley/internal/channel"
 	"github.com/parleyhq/parley/internal/inbox"
+	"github.com/parleyhq/parley/internal/ingress"
 	"github.com/parleyhq/parley/internal/realtime"
 	"github.com/parleyhq/parley/internal/routing"
 	"github.com/parleyhq/parley/internal/store"
@@ -70,7 +71,7 @@ type Deps struct {
 	Templates *channel.Templates
 	Hub       *realtime.Hub
 	Blobs     *blob.FileStore
-	Fetch     *http.Client // for attachment URLs (SSRF-guarded)
+	Ingress   *ingress.Service
 	Content   ContentService
 	Metrics   prometheus.Registerer
 	Gatherer  prometheus.Gatherer
