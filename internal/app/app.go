@@ -88,6 +88,7 @@ type App struct {
 	stdout    io.Writer
 	sandbox   *sandbox
 	closer    []func() error
+	registry  *channel.Registry
 }
 
 // New opens the database (applying migrations), bootstraps the first admin
@@ -172,6 +173,7 @@ func (a *App) build(ctx context.Context, stdout io.Writer) error {
 		instagram.New(platformClient, cfg.Now),
 		whatsapp.New(platformClient, cfg.Now),
 	)
+	a.registry = registry
 	a.Points = channel.NewPoints(a.DB, box, registry, cfg.Now)
 	a.Skills = routing.NewSkills(a.DB, cfg.Now)
 	a.Templates = channel.NewTemplates(a.DB, registry, cfg.Now)
@@ -245,6 +247,22 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	run("checkpointer", func(ctx context.Context) error { return a.DB.RunCheckpointer(ctx, 500*time.Millisecond) })
 	run("inbox", a.Inbox.Run)
+	for _, typ := range a.registry.Types() {
+		adapter, _ := a.registry.Get(typ)
+		runner, ok := adapter.(channel.Runner)
+		if !ok {
+			continue
+		}
+		typ := typ
+		env := channel.RunEnv{
+			Points:  func(ctx context.Context) ([]channel.PointOfContact, error) { return a.Points.ListByType(ctx, typ) },
+			Ingest:  a.Ingress,
+			State:   channel.DBState{DB: a.DB, Now: a.cfg.Now},
+			Threads: a.Inbox,
+			Logger:  a.log.With("channel", typ),
+		}
+		run(typ+" receiver", func(ctx context.Context) error { return runner.Run(ctx, env) })
+	}
 	run("outbox", a.Outbox.Run)
 	if a.bridge != nil {
 		run("realtime bridge", a.bridge.Run)

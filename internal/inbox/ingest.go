@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -98,6 +99,19 @@ func (s *Service) ingestMessage(ctx context.Context, tx *store.Tx, tc *ingestCac
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
+	if ev.OptOut != nil {
+		if err := s.recordOptOut(ctx, tx, poc, ev.AuthorID, *ev.OptOut, now); err != nil {
+			return err
+		}
+	}
+	if ev.Automated {
+		// A bounce or an auto-reply never opens or reopens a case; it is
+		// kept on the case it belongs to, if any.
+		if !hot {
+			return nil
+		}
+		return s.ingestAutomated(ctx, tx, poc, ev, res, caseID.String, now)
+	}
 	if !hot {
 		// A thread or case is about to be created: make sure this is not a
 		// platform retry first, so a retry never creates anything.
@@ -149,7 +163,7 @@ func (s *Service) ingestMessage(ctx context.Context, tx *store.Tx, tc *ingestCac
 	}
 	m := &Message{ID: store.NewID(), CaseID: res.CaseID, ThreadID: res.ThreadID, PointOfContactID: poc.ID, Direction: Inbound,
 		Author: Author{Type: "contact", ID: res.ContactID}, Text: text, Reaction: ev.Reaction, ReplyToPlatformID: emptyNil(ev.ReplyToPlatformID), Content: ev.Content, Status: MsgReceived, CreatedAt: now,
-		PlatformMessageID: &ev.PlatformMessageID, workspaceID: poc.WorkspaceID, Attachments: []Attachment{}}
+		PlatformMessageID: &ev.PlatformMessageID, workspaceID: poc.WorkspaceID, Attachments: []Attachment{}, HTML: ev.HTML}
 	var platformSent sql.NullInt64
 	if !ev.SentAt.IsZero() {
 		t := ev.SentAt.UTC()
@@ -160,9 +174,10 @@ func (s *Service) ingestMessage(ctx context.Context, tx *store.Tx, tc *ingestCac
 		m.Choice = outcome.Choice
 	}
 	ins, err := tx.ExecContext(ctx, `INSERT INTO messages (id, workspace_id, case_id, thread_id, point_of_contact_id, direction, author_type, author_id, text, content,
-		choice, reply_to_platform_id, reaction, platform_message_id, status, platform_sent_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'inbound', 'contact', ?, ?, ?, ?, ?, ?, ?, 'received', ?, ?, ?)
+		choice, reply_to_platform_id, reaction, html, platform_message_id, status, platform_sent_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'inbound', 'contact', ?, ?, ?, ?, ?, ?, ?, ?, 'received', ?, ?, ?)
 		ON CONFLICT (point_of_contact_id, direction, platform_message_id) DO NOTHING`,
-		m.ID, poc.WorkspaceID, m.CaseID, m.ThreadID, poc.ID, res.ContactID, m.Text, nullJSON(m.Content), nullJSON(m.Choice), m.ReplyToPlatformID, m.Reaction, ev.PlatformMessageID, platformSent, nowUS, nowUS)
+		m.ID, poc.WorkspaceID, m.CaseID, m.ThreadID, poc.ID, res.ContactID, m.Text, nullJSON(m.Content), nullJSON(m.Choice), m.ReplyToPlatformID, m.Reaction,
+		emptyNil(ev.HTML), ev.PlatformMessageID, platformSent, nowUS, nowUS)
 	if err != nil {
 		return err
 	}
@@ -290,6 +305,9 @@ func (s *Service) createThread(ctx context.Context, tx *store.Tx, poc *channel.P
 }
 
 func subjectOf(ev *channel.InboundEvent) string {
+	if ev.Subject != "" {
+		return truncate(ev.Subject, 200)
+	}
 	if ev.ThreadName != "" {
 		return truncate(ev.ThreadName, 200)
 	}
@@ -424,4 +442,98 @@ func (s *Service) applyWatermark(ctx context.Context, tx *store.Tx, poc *channel
 	res.Status = ev.Status
 	s.publish(tx, events...)
 	return nil
+}
+
+func (s *Service) recordOptOut(ctx context.Context, tx *store.Tx, poc *channel.PointOfContact, address string, out bool, now time.Time) error {
+	if !out {
+		_, err := tx.ExecContext(ctx, `DELETE FROM contact_optouts WHERE point_of_contact_id = ? AND address = ?`, poc.ID, address)
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO contact_optouts (workspace_id, point_of_contact_id, address, opted_out_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (point_of_contact_id, address) DO NOTHING`, poc.WorkspaceID, poc.ID, address, store.Micros(now))
+	return err
+}
+
+// ingestAutomated stores a bounce or auto-reply on its case, changing
+// nothing about the case.
+func (s *Service) ingestAutomated(ctx context.Context, tx *store.Tx, poc *channel.PointOfContact, ev *channel.InboundEvent, res *channel.IngestResult, caseID string, now time.Time) error {
+	nowUS := store.Micros(now)
+	id := store.NewID()
+	ins, err := tx.ExecContext(ctx, `INSERT INTO messages (id, workspace_id, case_id, thread_id, point_of_contact_id, direction, author_type, author_id, text, html,
+		automated, platform_message_id, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'inbound', 'system', '', ?, ?, ?, ?, 'received', ?, ?)
+		ON CONFLICT (point_of_contact_id, direction, platform_message_id) DO NOTHING`,
+		id, poc.WorkspaceID, caseID, res.ThreadID, poc.ID, ev.Text, emptyNil(ev.HTML), true, ev.PlatformMessageID, nowUS, nowUS)
+	if err != nil {
+		return err
+	}
+	if n, _ := ins.RowsAffected(); n == 0 {
+		_, err := s.findDuplicate(ctx, tx, poc, ev, res)
+		return err
+	}
+	res.MessageID, res.CaseID = id, caseID
+	return nil
+}
+
+// ThreadByMessageIDs implements channel.ThreadResolver.
+func (s *Service) ThreadByMessageIDs(ctx context.Context, pocID string, ids []string) (string, bool, error) {
+	if len(ids) == 0 {
+		return "", false, nil
+	}
+	if len(ids) > 100 {
+		ids = ids[len(ids)-100:]
+	}
+	args := []any{pocID}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	var ext string
+	err := s.db.QueryRowContext(ctx, `SELECT t.external_id FROM messages m JOIN threads t ON t.id = m.thread_id
+		WHERE m.point_of_contact_id = ? AND m.platform_message_id IN (`+placeholders(len(ids))+`) ORDER BY m.created_at DESC LIMIT 1`, args...).Scan(&ext)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	return ext, err == nil, err
+}
+
+// ThreadBySubject implements channel.ThreadResolver: the latest thread of
+// this author whose case has the same normalised subject.
+func (s *Service) ThreadBySubject(ctx context.Context, pocID, authorID, subject string, since time.Time) (string, bool, error) {
+	want := NormaliseSubject(subject)
+	if want == "" {
+		return "", false, nil
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT t.external_id, c.subject FROM threads t
+		JOIN contact_identities i ON i.contact_id = t.contact_id AND i.point_of_contact_id = t.point_of_contact_id
+		JOIN cases c ON c.thread_id = t.id
+		WHERE t.point_of_contact_id = ? AND i.address = ? AND c.last_message_at >= ? ORDER BY c.last_message_at DESC LIMIT 50`,
+		pocID, authorID, store.Micros(since))
+	if err != nil {
+		return "", false, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var ext, subj string
+		if err := rows.Scan(&ext, &subj); err != nil {
+			return "", false, err
+		}
+		if NormaliseSubject(subj) == want {
+			return ext, true, nil
+		}
+	}
+	return "", false, rows.Err()
+}
+
+var subjectPrefix = regexp.MustCompile(`(?i)^\s*((re|fw|fwd|tr|aw|sv|antw|wg|rif|r|vs)\s*(\[\d+\])?\s*:\s*|\[[^\]]{1,40}\]\s*)`)
+
+// NormaliseSubject strips reply/forward prefixes and [tags], folds spaces
+// and case: "Re: [Ticket 12] FW: Order late" → "order late".
+func NormaliseSubject(s string) string {
+	for {
+		t := subjectPrefix.ReplaceAllString(s, "")
+		if t == s {
+			break
+		}
+		s = t
+	}
+	return strings.ToLower(strings.Join(strings.Fields(s), " "))
 }

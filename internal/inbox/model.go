@@ -85,6 +85,8 @@ func (e *WindowError) Error() string { return e.Reason }
 var (
 	// ErrProactiveNotAllowed: the channel forbids business-initiated
 	// conversations (Messenger, Instagram, LINE, Telegram, Apple) → 409.
+	// ErrOptedOut: the customer replied STOP on this number → 409.
+	ErrOptedOut            = errors.New("inbox: the contact has opted out (replied STOP) on this point of contact; they must send START first")
 	ErrProactiveNotAllowed = errors.New("inbox: this channel does not allow starting a conversation with a contact who has not written")
 	ErrForbidden           = errors.New("inbox: not permitted")
 	ErrCaseClosed          = errors.New("inbox: the case is closed or trashed; reply on the thread's current case")
@@ -165,6 +167,8 @@ type Message struct {
 	Template          json.RawMessage `json:"template,omitempty"`             // a template message as sent: name, language, parameters
 	ReplyToPlatformID *string         `json:"reply_to_platform_id,omitempty"` // the quoted (or reacted-to) message's platform id
 	Reaction          string          `json:"reaction,omitempty"`
+	HTML              string          `json:"html,omitempty"`      // an email's sanitised HTML
+	Automated         bool            `json:"automated,omitempty"` // a bounce or auto-reply
 	Attachments       []Attachment    `json:"attachments"`
 	PlatformMessageID *string         `json:"platform_message_id"`
 	Status            string          `json:"status"`

@@ -130,6 +130,14 @@ func (s *Service) checkWindow(c *Case, in NewMessage, human bool, now time.Time)
 // work: rendered for the channel when it has rich content, and opening the
 // thread's pending prompt when it asks a question.
 func (s *Service) insertOutbound(ctx context.Context, tx *store.Tx, c *Case, author Author, role account.Role, in NewMessage, now time.Time) (*Message, error) {
+	var optedOut int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM contact_optouts o JOIN threads t ON t.point_of_contact_id = o.point_of_contact_id AND t.external_id = o.address
+		WHERE t.id = ?`, c.ThreadID).Scan(&optedOut); err != nil {
+		return nil, err
+	}
+	if optedOut > 0 {
+		return nil, ErrOptedOut
+	}
 	m := &Message{ID: store.NewID(), CaseID: c.ID, ThreadID: c.ThreadID, PointOfContactID: c.PointOfContactID, Direction: Outbound,
 		Author: author, Text: in.Text, Content: nilIfNull(in.Content), Status: MsgPending, CreatedAt: now, Attachments: []Attachment{}, workspaceID: c.workspaceID}
 	if in.Template != nil {
@@ -216,7 +224,7 @@ func nilIfNull(b json.RawMessage) json.RawMessage {
 }
 
 const messageColumns = `id, workspace_id, case_id, thread_id, point_of_contact_id, direction, author_type, author_id, text, content, rendered,
-	choice, template, reply_to_platform_id, reaction, platform_message_id, status, status_reason, created_at, platform_sent_at, sent_at, delivered_at, read_at, failed_at`
+	choice, template, reply_to_platform_id, reaction, COALESCE(html, ''), automated, platform_message_id, status, status_reason, created_at, platform_sent_at, sent_at, delivered_at, read_at, failed_at`
 
 func scanMessage(row interface{ Scan(...any) error }) (*Message, error) {
 	m := &Message{Attachments: []Attachment{}}
@@ -224,7 +232,7 @@ func scanMessage(row interface{ Scan(...any) error }) (*Message, error) {
 	var created int64
 	var pSent, sent, delivered, read, failed sql.NullInt64
 	err := row.Scan(&m.ID, &m.workspaceID, &m.CaseID, &m.ThreadID, &m.PointOfContactID, &m.Direction, &m.Author.Type, &m.Author.ID, &m.Text,
-		&content, &rendered, &choice, &template, &replyTo, &m.Reaction, &platformID, &m.Status, &m.StatusReason, &created, &pSent, &sent, &delivered, &read, &failed)
+		&content, &rendered, &choice, &template, &replyTo, &m.Reaction, &m.HTML, &m.Automated, &platformID, &m.Status, &m.StatusReason, &created, &pSent, &sent, &delivered, &read, &failed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, store.ErrNotFound
 	}
@@ -376,6 +384,9 @@ func (s *Service) LoadOutbound(ctx context.Context, messageID string, attempt in
 	if lastIn.Valid {
 		out.LastInboundAt = store.Time(lastIn.Int64)
 	}
+	if err := s.threadContext(ctx, m, out); err != nil {
+		return "", nil, err
+	}
 	if err := s.db.QueryRowContext(ctx, `SELECT t.external_id, i.address, i.display_name FROM threads t
 		JOIN contact_identities i ON i.contact_id = t.contact_id AND i.point_of_contact_id = t.point_of_contact_id
 		WHERE t.id = ? ORDER BY i.created_at LIMIT 1`, m.ThreadID).Scan(&out.ThreadExternalID, &out.RecipientID, &out.RecipientName); err != nil {
@@ -480,4 +491,39 @@ func (s *Service) CanSeeAttachment(ctx context.Context, u *account.User, attachm
 		return false, err
 	}
 	return true, nil
+}
+
+// threadContext adds what email needs to thread a reply: the author's name,
+// the case subject, and the platform ids of the thread's earlier messages.
+func (s *Service) threadContext(ctx context.Context, m *Message, out *channel.OutboundMessage) error {
+	if m.Author.Type == "agent" && m.Author.ID != "" {
+		if err := s.db.QueryRowContext(ctx, `SELECT name FROM users WHERE id = ?`, m.Author.ID).Scan(&out.AuthorName); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+	}
+	if err := s.db.QueryRowContext(ctx, `SELECT subject FROM cases WHERE id = ?`, m.CaseID).Scan(&out.Subject); err != nil {
+		return err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT platform_message_id, direction FROM messages WHERE thread_id = ? AND platform_message_id IS NOT NULL AND id <> ?
+		ORDER BY created_at DESC, id DESC LIMIT 20`, m.ThreadID, m.ID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id, dir string
+		if err := rows.Scan(&id, &dir); err != nil {
+			return err
+		}
+		if dir == Inbound && out.LastInboundPlatformID == "" {
+			out.LastInboundPlatformID = id
+		}
+		ids = append(ids, id)
+	}
+	for i, j := 0, len(ids)-1; i < j; i, j = i+1, j-1 {
+		ids[i], ids[j] = ids[j], ids[i]
+	}
+	out.ThreadPlatformIDs = ids
+	return rows.Err()
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/parleyhq/parley/internal/account"
 	"github.com/parleyhq/parley/internal/channel"
@@ -597,6 +598,30 @@ func (s *Server) startConversation(w http.ResponseWriter, r *http.Request, u *ac
 		return
 	}
 	writeJSON(w, http.StatusAccepted, map[string]any{"case": c, "message": m})
+}
+
+// previewText tells an agent, before sending, what a text costs on the
+// case's channel: SMS segments and encoding.
+func (s *Server) previewText(w http.ResponseWriter, r *http.Request, u *account.User) {
+	var in struct {
+		Text string `json:"text"`
+	}
+	if !s.decodeJSON(w, r, &in) {
+		return
+	}
+	c, err := s.Inbox.GetCase(r.Context(), u, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := map[string]any{"channel_type": c.ChannelType, "characters": utf8.RuneCountInString(in.Text), "reply_window": c.ReplyWindow}
+	if a, ok := s.Registry.Get(c.ChannelType); ok {
+		if sc, ok := a.(channel.SegmentCounter); ok {
+			n, enc := sc.Segments(in.Text)
+			out["segments"], out["encoding"] = n, enc
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) typing(w http.ResponseWriter, r *http.Request, u *account.User) {

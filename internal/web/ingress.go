@@ -59,8 +59,13 @@ func (s *Server) ingress(w http.ResponseWriter, r *http.Request, onlyType string
 	}
 	if err := recv.Authenticate(r, body, &poc); err != nil {
 		s.metrics.ingestRejected.WithLabelValues(poc.Type, "unauthenticated").Inc()
-		w.Header().Set("WWW-Authenticate", `Bearer realm="parley"`)
-		problem(w, http.StatusUnauthorized, "request not authenticated for this point of contact")
+		status := http.StatusUnauthorized
+		if a, ok := adapter.(interface{ AuthFailureStatus() int }); ok {
+			status = a.AuthFailureStatus() // e.g. Twilio's convention: 403
+		} else {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="parley"`)
+		}
+		problem(w, status, "request not authenticated for this point of contact")
 		return
 	}
 	if ct := r.Header.Get("Content-Type"); onlyType == "byoc" && ct != "" {

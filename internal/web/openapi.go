@@ -60,6 +60,7 @@ var operations = map[string]operation{
 	"GET /api/v1/points-of-contact/{id}/templates":           {Summary: "The point of contact's message templates (WhatsApp), as last synchronised", Tag: "points of contact", Auth: "token", Response: "TemplateList"},
 	"POST /api/v1/points-of-contact/{id}/templates/sync":     {Summary: "Synchronise message templates from the platform (supervisor)", Tag: "points of contact", Auth: "token", Response: "TemplateList"},
 	"POST /api/v1/points-of-contact/{id}/conversations":      {Summary: "Start a conversation with a contact who has not written (as the channel allows: WhatsApp templates only; never on Messenger/Instagram)", Tag: "cases", Auth: "token", Request: "StartConversation", Response: "ConversationStarted", Status: "202"},
+	"POST /api/v1/cases/{id}/preview":                        {Summary: "What a text will cost on the case's channel before sending (SMS segments and encoding) and the reply window", Tag: "cases", Auth: "token", Request: "PreviewRequest", Response: "TextPreview"},
 	"POST /api/v1/cases/{id}/typing":                         {Summary: "Show or hide the typing indicator to the customer (and mark their last message read)", Tag: "cases", Auth: "token", Request: "TypingRequest", Status: "204"},
 	"GET /api/v1/cases": {Summary: "List cases in the digital inbox", Tag: "cases", Auth: "token", Response: "CasePage",
 		Query: []string{"status", "point_of_contact_id", "channel_type", "skill_id", "assignee_id", "owner_id", "tag", "q", "contact_id", "created_after", "created_before", "sort", "limit", "cursor"}},

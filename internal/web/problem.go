@@ -82,7 +82,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		problem(w, http.StatusNotFound, "not found")
 	case errors.As(err, &we):
 		writeProblem(w, Problem{Status: http.StatusConflict, Title: "Outside the reply window", Detail: we.Reason, ReplyWindow: we.Window})
-	case errors.Is(err, inbox.ErrProactiveNotAllowed):
+	case errors.Is(err, inbox.ErrProactiveNotAllowed), errors.Is(err, inbox.ErrOptedOut):
 		problem(w, http.StatusConflict, err.Error())
 	case errors.Is(err, channel.ErrPlatform):
 		problem(w, http.StatusBadGateway, err.Error())

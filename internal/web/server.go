@@ -183,6 +183,7 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /api/v1/cases/{id}/notes", s.authed(s.addNote))
 	s.handle("POST /api/v1/cases/{id}/tags", s.authed(s.setTags))
 	s.handle("POST /api/v1/cases/{id}/typing", s.authed(s.typing))
+	s.handle("POST /api/v1/cases/{id}/preview", s.authed(s.previewText))
 	s.handle("GET /api/v1/cases/{id}/history", s.authed(s.caseHistory))
 
 	s.handle("GET /api/v1/contacts", s.authed(s.searchContacts))
