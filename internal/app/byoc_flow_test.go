@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -220,5 +221,19 @@ func TestMergeContactsThenInbound(t *testing.T) {
 	h.mustDo("GET", "/api/v1/contacts/"+b.ContactID, h.admin, nil, 200, &old)
 	if old.MergedInto == nil || *old.MergedInto != a.ContactID {
 		t.Fatalf("merged contact does not point at the survivor: %+v", old)
+	}
+}
+
+func TestThreadMessages(t *testing.T) {
+	h, mw, p := startWithMiddleware(t, nil)
+	res := h.inbound(p, "m1", "visitor-1", "visitor-1", "hello")
+	h.mustDo("POST", "/api/v1/cases/"+res.CaseID+"/messages", h.admin, map[string]string{"text": "hi there"}, 202, nil)
+	eventually(t, "sent", func() bool { return len(mw.Received()) == 1 })
+	ms, err := h.app.Inbox.ThreadMessages(context.Background(), p.ID, "visitor-1", 10)
+	if err != nil || len(ms) != 2 || ms[0].Text != "hello" || ms[1].Text != "hi there" {
+		t.Fatalf("history: %v %+v", err, ms)
+	}
+	if none, err := h.app.Inbox.ThreadMessages(context.Background(), p.ID, "nobody", 10); err != nil || len(none) != 0 {
+		t.Fatalf("unknown thread: %v %d", err, len(none))
 	}
 }

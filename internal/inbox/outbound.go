@@ -527,3 +527,39 @@ func (s *Service) threadContext(ctx context.Context, m *Message, out *channel.Ou
 	out.ThreadPlatformIDs = ids
 	return rows.Err()
 }
+
+// ThreadMessages returns the latest messages of a thread, oldest first,
+// with their attachments: what a chat visitor sees when they come back.
+// Automated messages and notes are not part of it.
+func (s *Service) ThreadMessages(ctx context.Context, pocID, threadExternalID string, limit int) ([]*Message, error) {
+	if limit <= 0 || limit > 500 {
+		limit = 100
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+messageColumns+` FROM messages
+		WHERE thread_id = (SELECT id FROM threads WHERE point_of_contact_id = ? AND external_id = ?) AND automated = ?
+		ORDER BY created_at DESC, id DESC LIMIT ?`, pocID, threadExternalID, false, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Message
+	byID := map[string]*Message{}
+	ws := ""
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+		byID[m.ID] = m
+		ws = m.workspaceID
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out, s.attachFiles(ctx, ws, byID)
+}
