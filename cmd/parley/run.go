@@ -129,6 +129,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.DurationVar(&cfg.Lease, "send-lease", envDuration(getenv, "PARLEY_SEND_LEASE", 2*time.Minute), "how long a node holds a delivery before another may retry it (PARLEY_SEND_LEASE)")
 	fs.DurationVar(&cfg.Poll, "send-poll", envDuration(getenv, "PARLEY_SEND_POLL", time.Second), "how often to look for due deliveries (PARLEY_SEND_POLL)")
 	fs.DurationVar(&cfg.CallbackTimeout, "callback-timeout", envDuration(getenv, "PARLEY_CALLBACK_TIMEOUT", 30*time.Second), "timeout of one BYOC callback (PARLEY_CALLBACK_TIMEOUT)")
+	fs.StringVar(&cfg.EmailSMTPAddr, "email-smtp-addr", env(getenv, "PARLEY_EMAIL_SMTP_ADDR", ""), "listen address of the SMTP receiver for email points of contact that receive by SMTP, e.g. :2525 (PARLEY_EMAIL_SMTP_ADDR; empty: off)")
+	fs.StringVar(&cfg.Hostname, "hostname", env(getenv, "PARLEY_HOSTNAME", ""), "this server's host name in SMTP greetings (PARLEY_HOSTNAME)")
 	debugAddr := fs.String("debug-addr", env(getenv, "PARLEY_DEBUG_ADDR", ""), "serve Go's pprof profiles on this separate address, e.g. 127.0.0.1:6060 (PARLEY_DEBUG_ADDR)")
 	maxBody := fs.Int64("max-body", int64(envInt(getenv, "PARLEY_MAX_BODY_BYTES", 32<<20)), "largest request body in bytes (PARLEY_MAX_BODY_BYTES)")
 	if err := fs.Parse(args); err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/parleyhq/parley/internal/blob"
 	"github.com/parleyhq/parley/internal/channel"
 	"github.com/parleyhq/parley/internal/channel/byoc"
+	"github.com/parleyhq/parley/internal/channel/email"
 	"github.com/parleyhq/parley/internal/channel/instagram"
 	"github.com/parleyhq/parley/internal/channel/messenger"
 	"github.com/parleyhq/parley/internal/channel/whatsapp"
@@ -62,6 +63,13 @@ type Config struct {
 	// ReplyKeepsStatus turns off "an agent reply moves the case to
 	// pending" (the reference product's default).
 	ReplyKeepsStatus bool
+	// EmailSMTPAddr is where Parley's own SMTP receiver listens for
+	// forwarded mail (empty: off).
+	EmailSMTPAddr string
+	// EmailPoll is how often mailboxes without IDLE are polled (default 30 s).
+	EmailPoll time.Duration
+	// Hostname names this server in SMTP greetings and Message-IDs.
+	Hostname string
 	// BcryptCost (tests lower it).
 	BcryptCost int
 	Getenv     func(string) string
@@ -167,11 +175,17 @@ func (a *App) build(ctx context.Context, stdout io.Writer) error {
 
 	a.Hub = realtime.NewHub(a.log)
 	platformClient := &http.Client{Timeout: 30 * time.Second}
+	// How soon a new or changed mailbox starts being read.
+	pointsInterval := 10 * time.Second
+	if cfg.EmailPoll > 0 && cfg.EmailPoll < pointsInterval {
+		pointsInterval = cfg.EmailPoll
+	}
 	registry := channel.NewRegistry(
 		byoc.New(&http.Client{Timeout: cfg.CallbackTimeout}, cfg.Now),
 		messenger.New(platformClient, cfg.Now),
 		instagram.New(platformClient, cfg.Now),
 		whatsapp.New(platformClient, cfg.Now),
+		email.New(email.Options{Now: cfg.Now, SMTPAddr: cfg.EmailSMTPAddr, Hostname: cfg.Hostname, PollInterval: cfg.EmailPoll, PointsInterval: pointsInterval}),
 	)
 	a.registry = registry
 	a.Points = channel.NewPoints(a.DB, box, registry, cfg.Now)
