@@ -23,6 +23,7 @@ import (
 	"github.com/parleyhq/parley/internal/blob"
 	"github.com/parleyhq/parley/internal/channel"
 	"github.com/parleyhq/parley/internal/channel/byoc"
+	"github.com/parleyhq/parley/internal/channel/chat"
 	"github.com/parleyhq/parley/internal/channel/email"
 	"github.com/parleyhq/parley/internal/channel/instagram"
 	"github.com/parleyhq/parley/internal/channel/messenger"
@@ -78,25 +79,27 @@ type Config struct {
 
 // App is a running Parley.
 type App struct {
-	cfg       Config
-	log       *slog.Logger
-	DB        *store.DB
-	Accounts  *account.Service
-	Inbox     *inbox.Service
-	Points    *channel.Points
-	Skills    *routing.Skills
-	Templates *channel.Templates
-	Ingress   *ingress.Service
-	Outbox    *outbox.Worker
-	Hub       *realtime.Hub
-	Web       *web.Server
-	bridge    *realtime.PGBridge
-	listener  net.Listener
-	nodeID    string
-	stdout    io.Writer
-	sandbox   *sandbox
-	closer    []func() error
-	registry  *channel.Registry
+	cfg        Config
+	log        *slog.Logger
+	DB         *store.DB
+	Accounts   *account.Service
+	Inbox      *inbox.Service
+	Points     *channel.Points
+	Skills     *routing.Skills
+	Templates  *channel.Templates
+	Ingress    *ingress.Service
+	Outbox     *outbox.Worker
+	Hub        *realtime.Hub
+	Web        *web.Server
+	bridge     *realtime.PGBridge
+	listener   net.Listener
+	nodeID     string
+	stdout     io.Writer
+	sandbox    *sandbox
+	closer     []func() error
+	registry   *channel.Registry
+	chat       *chat.Adapter
+	demoChatID string
 }
 
 // New opens the database (applying migrations), bootstraps the first admin
@@ -175,6 +178,9 @@ func (a *App) build(ctx context.Context, stdout io.Writer) error {
 
 	a.Hub = realtime.NewHub(a.log)
 	platformClient := &http.Client{Timeout: 30 * time.Second}
+	a.chat = chat.New(chat.Options{Now: cfg.Now, Logger: a.log.With("channel", "chat"), History: chatHistory{a: a},
+		Points: func(ctx context.Context, id string) (channel.PointOfContact, error) { return a.Points.Lookup(ctx, id) },
+		State:  channel.DBState{DB: a.DB, Now: cfg.Now}, PublicURL: a.cfg.PublicURL})
 	// How soon a new or changed mailbox starts being read.
 	pointsInterval := 10 * time.Second
 	if cfg.EmailPoll > 0 && cfg.EmailPoll < pointsInterval {
@@ -185,6 +191,7 @@ func (a *App) build(ctx context.Context, stdout io.Writer) error {
 		messenger.New(platformClient, cfg.Now),
 		instagram.New(platformClient, cfg.Now),
 		whatsapp.New(platformClient, cfg.Now),
+		a.chat,
 		email.New(email.Options{Now: cfg.Now, SMTPAddr: cfg.EmailSMTPAddr, Hostname: cfg.Hostname, PollInterval: cfg.EmailPoll, PointsInterval: pointsInterval}),
 	)
 	a.registry = registry
@@ -207,6 +214,7 @@ func (a *App) build(ctx context.Context, stdout io.Writer) error {
 		Metrics: reg, Gatherer: reg, Logger: a.log, Now: cfg.Now},
 		web.Options{PublicURL: a.cfg.PublicURL, MaxBodyBytes: cfg.MaxBodyBytes, FileKey: box.DeriveKey("file-urls")})
 	a.Inbox.SetAttachmentSigner(a.Web)
+	a.chat.SetIngestor(a.Ingress)
 	if a.DB.Dialect() == store.Postgres {
 		a.bridge = realtime.NewPGBridge(a.DB.URL(), a.Hub, a.nodeID, a.log)
 		a.Hub.SetBroadcaster(a.bridge)
@@ -223,15 +231,21 @@ func mustBlobs(dataDir string) *blob.FileStore {
 	return b
 }
 
-// Handler is the whole HTTP surface: the API and, with --demo, the sandbox.
+// Handler is the whole HTTP surface: the API; the chat widget's endpoints
+// (outside the API's cross-origin protection: they are called from the
+// business's website and check allowed origins themselves); with --demo,
+// the sandbox and the demo website.
 func (a *App) Handler() http.Handler {
-	if !a.cfg.Demo {
-		return a.Web.Handler()
-	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /sandbox/byoc", a.sandboxBYOC)
-	mux.HandleFunc("POST /sandbox/{channel}/customer", a.sandboxCustomer)
-	mux.HandleFunc("GET /sandbox/{channel}/phone", a.sandboxPhone)
+	chatHandler := a.chat.Handler()
+	mux.Handle("/chat/", chatHandler)
+	mux.Handle("/widget.js", chatHandler)
+	if a.cfg.Demo {
+		mux.HandleFunc("POST /sandbox/byoc", a.sandboxBYOC)
+		mux.HandleFunc("POST /sandbox/{channel}/customer", a.sandboxCustomer)
+		mux.HandleFunc("GET /sandbox/{channel}/phone", a.sandboxPhone)
+		mux.Handle("/demo/site", a.demoSite())
+	}
 	mux.Handle("/", a.Web.Handler())
 	return mux
 }
@@ -288,7 +302,9 @@ func (a *App) Run(ctx context.Context) error {
 		if err == nil {
 			var admin *account.User
 			if admin, err = a.firstAdmin(ctx); err == nil {
-				err = a.startSandbox(ctx, admin.WorkspaceID, admin.ID)
+				if err = a.startSandbox(ctx, admin.WorkspaceID, admin.ID); err == nil {
+					err = a.startChatDemo(ctx, admin.WorkspaceID, admin.ID)
+				}
 			}
 		}
 		if err != nil {
@@ -296,7 +312,7 @@ func (a *App) Run(ctx context.Context) error {
 			wg.Wait()
 			return fmt.Errorf("demo data: %w", err)
 		}
-		fmt.Fprintf(a.stdout, "Sandbox: play the customer with 'parley sandbox send --channel messenger --from alice --text Hello' (see README).\n")
+		fmt.Fprintf(a.stdout, "Sandbox: chat as a website visitor at %s/demo/site, or play a WhatsApp/Messenger/Instagram customer with 'parley sandbox send' (see README).\n", a.PublicURL())
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(a.listener) }()
@@ -315,6 +331,7 @@ func (a *App) Run(ctx context.Context) error {
 	if a.bridge != nil {
 		_ = a.bridge.Close()
 	}
+	a.chat.Close()
 	for _, c := range a.closer {
 		_ = c()
 	}

@@ -193,3 +193,36 @@ func (a *App) sandboxPoint(w http.ResponseWriter, r *http.Request) *sandboxPoint
 	}
 	return sp
 }
+
+// startChatDemo makes the demo website's chat point of contact (once).
+func (a *App) startChatDemo(ctx context.Context, workspaceID, adminID string) error {
+	ps, err := a.Points.List(ctx, workspaceID)
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		if p.Type == "chat" {
+			a.demoChatID = p.ID
+			return nil
+		}
+	}
+	p, _, err := a.Points.Create(ctx, workspaceID, adminID, channel.NewPointOfContact{Type: "chat", Name: "Demo website chat",
+		Settings: map[string]any{"allow_any_origin": true, "title": "Demo shop", "greeting": "Hi! Ask us anything — an agent answers from the Parley inbox."}})
+	if err != nil {
+		return fmt.Errorf("demo chat: %w", err)
+	}
+	a.demoChatID = p.ID
+	return nil
+}
+
+// demoSite serves the demo shop page with the demo chat widget.
+func (a *App) demoSite() http.Handler {
+	site := a.chat.DemoSite()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("poc") == "" && a.demoChatID != "" {
+			http.Redirect(w, r, "/demo/site?poc="+a.demoChatID, http.StatusFound)
+			return
+		}
+		site.ServeHTTP(w, r)
+	})
+}
