@@ -27,6 +27,7 @@ import (
 	"github.com/parleyhq/parley/internal/channel/email"
 	"github.com/parleyhq/parley/internal/channel/instagram"
 	"github.com/parleyhq/parley/internal/channel/messenger"
+	"github.com/parleyhq/parley/internal/channel/sms"
 	"github.com/parleyhq/parley/internal/channel/whatsapp"
 	"github.com/parleyhq/parley/internal/inbox"
 	"github.com/parleyhq/parley/internal/ingress"
@@ -192,6 +193,7 @@ func (a *App) build(ctx context.Context, stdout io.Writer) error {
 		instagram.New(platformClient, cfg.Now),
 		whatsapp.New(platformClient, cfg.Now),
 		a.chat,
+		sms.New(platformClient, cfg.Now),
 		email.New(email.Options{Now: cfg.Now, SMTPAddr: cfg.EmailSMTPAddr, Hostname: cfg.Hostname, PollInterval: cfg.EmailPoll, PointsInterval: pointsInterval}),
 	)
 	a.registry = registry
