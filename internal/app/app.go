@@ -118,6 +118,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) (*
 	if cfg.Addr == "" {
 		cfg.Addr = "127.0.0.1:8080"
 	}
+	if cfg.Demo && cfg.EmailSMTPAddr == "" {
+		// The sandbox's email point of contact receives through Parley's
+		// own SMTP receiver, on a free loopback port.
+		if ln, err := net.Listen("tcp", "127.0.0.1:0"); err == nil {
+			cfg.EmailSMTPAddr = ln.Addr().String()
+			ln.Close()
+		}
+	}
 	if cfg.CallbackTimeout <= 0 {
 		cfg.CallbackTimeout = 30 * time.Second
 	}

@@ -26,9 +26,10 @@ import (
 
 // sandboxPlatform is one fake platform in the sandbox.
 type sandboxPlatform interface {
-	// customerMessage builds the platform's signed-ready webhook payload
-	// for a customer message (a choiceID is a tap on a button or row).
-	customerMessage(from, name, text, choiceID string, at time.Time) []byte
+	// deliver makes the platform send a customer's message to Parley as it
+	// would for real (a choiceID is a tap on a button or row), returning
+	// Parley's answer status.
+	deliver(webhookURL, secret, from, name, text, choiceID string, at time.Time) (int, string, error)
 	// received lists what the platform was asked to send to a customer.
 	received(to string) []json.RawMessage
 	close() error
@@ -53,16 +54,28 @@ type metaSandbox struct {
 	accountID string
 }
 
-func (m *metaSandbox) customerMessage(from, name, text, choiceID string, at time.Time) []byte {
+func (m *metaSandbox) deliver(webhookURL, secret, from, name, text, choiceID string, at time.Time) (int, string, error) {
 	mid := fmt.Sprintf("m_sandbox_%d", at.UnixNano())
 	item := mfake.Text(from, mid, text, at)
 	if choiceID != "" {
 		item = mfake.QuickReply(from, mid, text, choiceID, at)
 	}
+	payload := mfake.PagePayload(m.accountID, item)
 	if m.instagram {
-		return mfake.InstagramPayload(m.accountID, item)
+		payload = mfake.InstagramPayload(m.accountID, item)
 	}
-	return mfake.PagePayload(m.accountID, item)
+	return postSigned(webhookURL, secret, payload)
+}
+
+// postSigned delivers a Meta-style webhook signed with X-Hub-Signature-256.
+func postSigned(webhookURL, secret string, payload []byte) (int, string, error) {
+	resp, err := mfake.SendWebhook(webhookURL, secret, payload)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	return resp.StatusCode, strings.TrimSpace(string(body)), nil
 }
 
 func (m *metaSandbox) received(to string) []json.RawMessage {
@@ -105,14 +118,14 @@ func (a *App) startSandbox(ctx context.Context, workspaceID, adminID string) err
 			if err != nil {
 				return err
 			}
-			a.sandbox.points[typ] = &sandboxPoint{platform: platform, pocID: up.ID, appSecret: up.Credential("app_secret")}
+			a.sandbox.points[typ] = &sandboxPoint{platform: platform, pocID: up.ID, appSecret: signingSecret(up.Credential)}
 			return nil
 		}
 		p, _, err := a.Points.Create(ctx, workspaceID, adminID, channel.NewPointOfContact{Type: typ, Name: name, Settings: settings, Credentials: creds})
 		if err != nil {
 			return fmt.Errorf("sandbox %s: %w", typ, err)
 		}
-		a.sandbox.points[typ] = &sandboxPoint{platform: platform, pocID: p.ID, appSecret: creds["app_secret"]}
+		a.sandbox.points[typ] = &sandboxPoint{platform: platform, pocID: p.ID, appSecret: signingSecret(func(k string) string { return creds[k] })}
 		return nil
 	}
 	if err := add(messenger.Type, "Demo Messenger (sandbox)", map[string]any{"page_id": "100000000000001", "api_base_url": graph.URL},
@@ -125,7 +138,13 @@ func (a *App) startSandbox(ctx context.Context, workspaceID, adminID string) err
 		&metaSandbox{graph: graph, instagram: true, accountID: "178400000000001"}); err != nil {
 		return err
 	}
-	return a.startWhatsAppSandbox(ctx, add)
+	if err := a.startWhatsAppSandbox(ctx, add); err != nil {
+		return err
+	}
+	if err := a.startSMSSandbox(ctx, add); err != nil {
+		return err
+	}
+	return a.startEmailSandbox(ctx, add)
 }
 
 // sandboxCustomer plays the customer: the fake platform delivers a signed
@@ -148,17 +167,13 @@ func (a *App) sandboxCustomer(w http.ResponseWriter, r *http.Request) {
 	if in.Text == "" {
 		in.Text = in.ChoiceID
 	}
-	payload := sp.platform.customerMessage(in.From, in.Name, in.Text, in.ChoiceID, a.cfg.Now())
-	resp, err := mfake.SendWebhook(a.PublicURL()+"/webhooks/"+sp.pocID, sp.appSecret, payload)
+	status, body, err := sp.platform.deliver(a.PublicURL()+"/webhooks/"+sp.pocID, sp.appSecret, in.From, in.Name, in.Text, in.ChoiceID, a.cfg.Now())
 	if err != nil {
-		http.Error(w, "webhook: "+err.Error(), http.StatusBadGateway)
+		http.Error(w, "delivery: "+err.Error(), http.StatusBadGateway)
 		return
 	}
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]any{"webhook_status": resp.StatusCode, "webhook_response": strings.TrimSpace(string(body)),
-		"point_of_contact_id": sp.pocID})
+	_ = json.NewEncoder(w).Encode(map[string]any{"webhook_status": status, "webhook_response": body, "point_of_contact_id": sp.pocID})
 }
 
 // sandboxPhone shows what the customer has received from the business.
@@ -225,4 +240,13 @@ func (a *App) demoSite() http.Handler {
 		}
 		site.ServeHTTP(w, r)
 	})
+}
+
+// signingSecret is the credential a platform signs its webhooks with: Meta's
+// app secret, or Twilio's auth token.
+func signingSecret(credential func(string) string) string {
+	if v := credential("app_secret"); v != "" {
+		return v
+	}
+	return credential("auth_token")
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"encoding/json"
+	"net/url"
 	"testing"
 )
 
@@ -29,7 +30,7 @@ func sandboxFlow(t *testing.T, h *harness, channelType, customer string) {
 	h.mustDo("POST", "/api/v1/cases/"+caseID+"/messages", h.admin, map[string]any{"content": picker}, 202, nil)
 	eventually(t, channelType+": the customer's phone shows the picker", func() bool {
 		var phone struct{ Received []json.RawMessage }
-		h.mustDo("GET", "/sandbox/"+channelType+"/phone?to="+customer, "", nil, 200, &phone)
+		h.mustDo("GET", "/sandbox/"+channelType+"/phone?to="+url.QueryEscape(customer), "", nil, 200, &phone)
 		return len(phone.Received) == 1
 	})
 	h.mustDo("POST", "/sandbox/"+channelType+"/customer", "", map[string]string{"from": customer, "text": "A refund", "choice_id": "refund"}, 200, nil)
@@ -49,8 +50,9 @@ func sandboxFlow(t *testing.T, h *harness, channelType, customer string) {
 
 func TestSandboxFlows(t *testing.T) {
 	h := start(t, func(c *Config) { c.Demo = true })
-	for _, ch := range []string{"whatsapp", "messenger", "instagram_direct"} {
-		sandboxFlow(t, h, ch, "alice-"+ch)
+	for ch, customer := range map[string]string{"whatsapp": "15551230001", "messenger": "alice-psid", "instagram_direct": "alice-igsid",
+		"sms": "+33612340000", "email": "alice@example.org"} {
+		sandboxFlow(t, h, ch, customer)
 	}
 }
 

@@ -13,12 +13,13 @@ import (
 // whatsappSandbox is the fake WhatsApp Cloud API in the sandbox.
 type whatsappSandbox struct{ fk *wfake.Server }
 
-func (s *whatsappSandbox) customerMessage(from, name, text, choiceID string, at time.Time) []byte {
+func (s *whatsappSandbox) deliver(webhookURL, secret, from, name, text, choiceID string, at time.Time) (int, string, error) {
 	c := wfake.Customer{WaID: from, Name: name}
+	payload := s.fk.Business().Webhook(wfake.Text(c, wfake.NewWAMID(), text, at))
 	if choiceID != "" {
-		return s.fk.Business().Webhook(wfake.ListReply(c, wfake.NewWAMID(), "", choiceID, text, "", at))
+		payload = s.fk.Business().Webhook(wfake.ListReply(c, wfake.NewWAMID(), "", choiceID, text, "", at))
 	}
-	return s.fk.Business().Webhook(wfake.Text(c, wfake.NewWAMID(), text, at))
+	return postSigned(webhookURL, secret, payload)
 }
 
 func (s *whatsappSandbox) received(to string) []json.RawMessage {

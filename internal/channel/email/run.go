@@ -151,7 +151,10 @@ func (ps *pointSet) snapshot(ctx context.Context, stale bool) []channel.PointOfC
 	ps.mu.Lock()
 	pts, at := ps.points, ps.at
 	ps.mu.Unlock()
-	if stale && time.Since(at) > 2*time.Second {
+	// Mail for an unknown address re-reads the points of contact (a mailbox
+	// created a moment ago), at most four times a second so spam to
+	// unknown addresses cannot hammer the database.
+	if stale && time.Since(at) > 250*time.Millisecond {
 		if fresh, err := ps.refresh(ctx); err == nil {
 			return fresh
 		}
