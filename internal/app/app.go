@@ -189,7 +189,7 @@ func (a *App) build(ctx context.Context, stdout io.Writer) error {
 	platformClient := &http.Client{Timeout: 30 * time.Second}
 	a.chat = chat.New(chat.Options{Now: cfg.Now, Logger: a.log.With("channel", "chat"), History: chatHistory{a: a},
 		Points: func(ctx context.Context, id string) (channel.PointOfContact, error) { return a.Points.Lookup(ctx, id) },
-		State:  channel.DBState{DB: a.DB, Now: cfg.Now}, PublicURL: a.cfg.PublicURL})
+		State:  channel.DBState{DB: a.DB, Now: cfg.Now}, PublicURL: a.cfg.PublicURL, ContinueByEmail: chatEmail{a: a}, OnVisitor: a.rememberVisitor})
 	// How soon a new or changed mailbox starts being read.
 	pointsInterval := 10 * time.Second
 	if cfg.EmailPoll > 0 && cfg.EmailPoll < pointsInterval {

@@ -3,7 +3,10 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
+
+	"github.com/parleyhq/parley/internal/channel"
 
 	"github.com/parleyhq/parley/internal/channel/chat"
 )
@@ -38,4 +41,27 @@ func (h chatHistory) ThreadHistory(ctx context.Context, pocID, threadExternalID 
 		out = append(out, hm)
 	}
 	return out, nil
+}
+
+// chatEmail continues a chat by email through the workspace's first email
+// point of contact.
+type chatEmail struct{ a *App }
+
+func (c chatEmail) ContinueByEmail(ctx context.Context, chatPoc *channel.PointOfContact, visitorEmail string, msg *channel.OutboundMessage) error {
+	ps, err := c.a.Points.List(ctx, chatPoc.WorkspaceID)
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		if p.Type == "email" {
+			return c.a.Inbox.ContinueByEmail(ctx, &p, chatPoc.ID, msg.ThreadExternalID, visitorEmail, msg)
+		}
+	}
+	return fmt.Errorf("chat %s: the visitor left an email but the workspace has no email point of contact", chatPoc.ID)
+}
+
+func (a *App) rememberVisitor(ctx context.Context, poc *channel.PointOfContact, v chat.Visitor) {
+	if err := a.Inbox.RememberVisitor(ctx, poc, v.ID, v.Name, v.Email, v.Phone); err != nil {
+		a.log.Warn("chat: remember visitor", "point_of_contact", poc.ID, "err", err)
+	}
 }

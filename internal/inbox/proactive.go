@@ -131,3 +131,75 @@ func (s *Service) CaseTarget(ctx context.Context, u *account.User, caseID string
 	t.LastInboundID = last.String
 	return t, nil
 }
+
+// RememberVisitor records what a website visitor told us (pre-chat form or
+// verified identity) on their contact, creating the contact and its chat
+// identity if they have not written yet. Empty values change nothing.
+func (s *Service) RememberVisitor(ctx context.Context, poc *channel.PointOfContact, address, name, email, phone string) error {
+	return s.db.InTx(ctx, func(tx *store.Tx) error {
+		now := s.now().UTC()
+		var contactID string
+		err := tx.QueryRowContext(ctx, `SELECT contact_id FROM contact_identities WHERE point_of_contact_id = ? AND address = ?`, poc.ID, address).Scan(&contactID)
+		if errors.Is(err, sql.ErrNoRows) {
+			contactID = store.NewID()
+			if _, err := tx.ExecContext(ctx, `INSERT INTO contacts (id, workspace_id, name, email, phone, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+				contactID, poc.WorkspaceID, name, email, phone, store.Micros(now), store.Micros(now)); err != nil {
+				return err
+			}
+			_, err = tx.ExecContext(ctx, `INSERT INTO contact_identities (id, workspace_id, contact_id, point_of_contact_id, channel_type, address, display_name, created_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, store.NewID(), poc.WorkspaceID, contactID, poc.ID, poc.Type, address, name, store.Micros(now))
+			return err
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE contacts SET name = CASE WHEN ? <> '' THEN ? ELSE name END, email = CASE WHEN ? <> '' THEN ? ELSE email END,
+			phone = CASE WHEN ? <> '' THEN ? ELSE phone END, updated_at = ? WHERE id = ?`, name, name, email, email, phone, phone, store.Micros(now), contactID)
+		return err
+	})
+}
+
+// ContinueByEmail sends an agent's chat message to a visitor who left, by
+// email, on a case of the email point of contact linked to the same
+// contact; the visitor's reply threads back to that case.
+func (s *Service) ContinueByEmail(ctx context.Context, emailPoc *channel.PointOfContact, chatPocID, visitorID, visitorEmail string, msg *channel.OutboundMessage) error {
+	visitorEmail = strings.ToLower(strings.TrimSpace(visitorEmail))
+	return s.db.InTx(ctx, func(tx *store.Tx) error {
+		now := s.now().UTC()
+		nowUS := store.Micros(now)
+		var contactID, chatSubject string
+		if err := tx.QueryRowContext(ctx, `SELECT t.contact_id, COALESCE((SELECT subject FROM cases c WHERE c.thread_id = t.id ORDER BY created_at DESC LIMIT 1), '')
+			FROM threads t WHERE t.point_of_contact_id = ? AND t.external_id = ?`, chatPocID, visitorID).Scan(&contactID, &chatSubject); err != nil {
+			return err
+		}
+		// The same person on the email channel: link the address to them.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO contact_identities (id, workspace_id, contact_id, point_of_contact_id, channel_type, address, display_name, created_at)
+			VALUES (?, ?, ?, ?, 'email', ?, '', ?) ON CONFLICT (point_of_contact_id, address) DO NOTHING`, store.NewID(), emailPoc.WorkspaceID, contactID, emailPoc.ID, visitorEmail, nowUS); err != nil {
+			return err
+		}
+		threadExt := "<chat-" + store.NewID() + "@parley.continue>"
+		threadID, caseID := store.NewID(), store.NewID()
+		if _, err := tx.ExecContext(ctx, `INSERT INTO threads (id, workspace_id, point_of_contact_id, contact_id, external_id, name, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			threadID, emailPoc.WorkspaceID, emailPoc.ID, contactID, threadExt, "Continued from chat", nowUS); err != nil {
+			return err
+		}
+		subject := "Your conversation with us"
+		if chatSubject != "" {
+			subject = truncate("Re: "+chatSubject, 200)
+		}
+		c := &Case{ID: caseID, ThreadID: threadID, PointOfContactID: emailPoc.ID, ChannelType: emailPoc.Type, ContactID: contactID, Status: StatusPending,
+			Subject: subject, workspaceID: emailPoc.WorkspaceID}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO cases (id, workspace_id, thread_id, point_of_contact_id, channel_type, contact_id, status, subject, created_at, updated_at, last_message_at)
+			VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)`, caseID, emailPoc.WorkspaceID, threadID, emailPoc.ID, emailPoc.Type, contactID, subject, nowUS, nowUS, nowUS); err != nil {
+			return err
+		}
+		text := msg.Text + "\n\n— You left our website chat before this answer arrived. Reply to this email to continue the conversation."
+		m, err := s.insertOutbound(ctx, tx, c, Author{Type: "bot"}, "", NewMessage{Text: text}, now)
+		if err != nil {
+			return err
+		}
+		s.publish(tx, event(realtime.TypeCaseCreated, emailPoc.WorkspaceID, emailPoc.ID, caseID, caseSummary(c), now),
+			event(realtime.TypeMessageCreated, emailPoc.WorkspaceID, emailPoc.ID, caseID, m, now))
+		return nil
+	})
+}
