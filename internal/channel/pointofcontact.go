@@ -259,9 +259,19 @@ func (p PointOfContact) clone() PointOfContact {
 	return p
 }
 
-// List lists a workspace's points of contact; ids limits it when non-nil.
+// List lists a workspace's points of contact.
 func (ps *Points) List(ctx context.Context, workspaceID string) ([]PointOfContact, error) {
-	rows, err := ps.db.QueryContext(ctx, `SELECT `+pocColumns+` FROM points_of_contact WHERE workspace_id = ? AND deleted_at IS NULL ORDER BY created_at, id`, workspaceID)
+	return ps.queryAll(ctx, `SELECT `+pocColumns+` FROM points_of_contact WHERE workspace_id = ? AND deleted_at IS NULL ORDER BY created_at, id`, workspaceID)
+}
+
+// ListByType lists the live points of contact of one channel type across
+// all workspaces (for runners).
+func (ps *Points) ListByType(ctx context.Context, channelType string) ([]PointOfContact, error) {
+	return ps.queryAll(ctx, `SELECT `+pocColumns+` FROM points_of_contact WHERE type = ? AND deleted_at IS NULL ORDER BY created_at, id`, channelType)
+}
+
+func (ps *Points) queryAll(ctx context.Context, query string, args ...any) ([]PointOfContact, error) {
+	rows, err := ps.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

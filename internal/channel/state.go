@@ -34,22 +34,3 @@ func (s DBState) Save(ctx context.Context, pocID, key, value string) error {
 		return err
 	})
 }
-
-// ListByType lists the live points of contact of one channel type across
-// all workspaces (for runners).
-func (ps *Points) ListByType(ctx context.Context, channelType string) ([]PointOfContact, error) {
-	rows, err := ps.db.QueryContext(ctx, `SELECT `+pocColumns+` FROM points_of_contact WHERE type = ? AND deleted_at IS NULL ORDER BY created_at, id`, channelType)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []PointOfContact
-	for rows.Next() {
-		p, err := ps.scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
-}

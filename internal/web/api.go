@@ -103,11 +103,7 @@ func (s *Server) sessionLogout(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) listTeams(w http.ResponseWriter, r *http.Request, u *account.User) {
 	teams, err := s.Accounts.ListTeams(r.Context(), u.WorkspaceID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": teams})
+	s.respondItems(w, r, teams, err)
 }
 
 func (s *Server) createTeam(w http.ResponseWriter, r *http.Request, u *account.User) {
@@ -244,11 +240,7 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, u *account.U
 
 func (s *Server) listSkills(w http.ResponseWriter, r *http.Request, u *account.User) {
 	sk, err := s.Skills.List(r.Context(), u.WorkspaceID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": sk})
+	s.respondItems(w, r, sk, err)
 }
 
 func (s *Server) createSkill(w http.ResponseWriter, r *http.Request, u *account.User) {
@@ -387,6 +379,11 @@ func (s *Server) rotatePoint(w http.ResponseWriter, r *http.Request, u *account.
 
 // queryLimit reads the optional `limit` query parameter (0 when absent),
 // answering 400 itself when it is not a positive integer.
+// respondItems writes a list as {"items": […]}, or the problem for err.
+func (s *Server) respondItems(w http.ResponseWriter, r *http.Request, items any, err error) {
+	s.respond(w, r, http.StatusOK, map[string]any{"items": items}, err)
+}
+
 // respond writes v as JSON with status, or the problem for err.
 func (s *Server) respond(w http.ResponseWriter, r *http.Request, status int, v any, err error) {
 	if err != nil {
@@ -545,11 +542,7 @@ func (s *Server) listTemplates(w http.ResponseWriter, r *http.Request, u *accoun
 		return
 	}
 	ts, err := s.Templates.List(r.Context(), u.WorkspaceID, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": ts})
+	s.respondItems(w, r, ts, err)
 }
 
 func (s *Server) syncTemplates(w http.ResponseWriter, r *http.Request, u *account.User) {
@@ -563,11 +556,7 @@ func (s *Server) syncTemplates(w http.ResponseWriter, r *http.Request, u *accoun
 		return
 	}
 	ts, err := s.Templates.Sync(r.Context(), u.ID, &p)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": ts})
+	s.respondItems(w, r, ts, err)
 }
 
 func (s *Server) startConversation(w http.ResponseWriter, r *http.Request, u *account.User) {
@@ -662,11 +651,7 @@ func (s *Server) typing(w http.ResponseWriter, r *http.Request, u *account.User)
 
 func (s *Server) listNotes(w http.ResponseWriter, r *http.Request, u *account.User) {
 	notes, err := s.Inbox.ListNotes(r.Context(), u, r.PathValue("id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": notes})
+	s.respondItems(w, r, notes, err)
 }
 
 func (s *Server) addNote(w http.ResponseWriter, r *http.Request, u *account.User) {
@@ -698,11 +683,7 @@ func (s *Server) setTags(w http.ResponseWriter, r *http.Request, u *account.User
 
 func (s *Server) caseHistory(w http.ResponseWriter, r *http.Request, u *account.User) {
 	h, err := s.Inbox.CaseHistory(r.Context(), u, r.PathValue("id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": h})
+	s.respondItems(w, r, h, err)
 }
 
 func (s *Server) searchContacts(w http.ResponseWriter, r *http.Request, u *account.User) {
