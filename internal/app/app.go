@@ -210,7 +210,7 @@ func (a *App) build(ctx context.Context, stdout io.Writer) error {
 	a.Templates = channel.NewTemplates(a.DB, registry, cfg.Now)
 	a.Outbox = outbox.New(outbox.Options{DB: a.DB, Points: a.Points, Registry: registry, Logger: a.log, Now: cfg.Now, NodeID: a.nodeID,
 		MaxAttempts: cfg.MaxAttempts, BaseBackoff: cfg.BaseBackoff, MaxBackoff: cfg.MaxBackoff, Lease: cfg.Lease, Poll: cfg.Poll, Registerer: reg})
-	contentPolicy := newContentPolicy()
+	contentPolicy := newContentPolicy(registry)
 	replySetsPending := !cfg.ReplyKeepsStatus
 	a.Inbox = inbox.New(inbox.Options{DB: a.DB, Now: cfg.Now, Publisher: a.Hub, Waker: a.Outbox, Content: contentPolicy, Logger: a.log, ReplySetsPending: &replySetsPending,
 		Channels: registry, Templates: a.Templates,

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/internal/account"
+	"github.com/parleyhq/parley/internal/channel"
 	"github.com/parleyhq/parley/internal/content"
 	"github.com/parleyhq/parley/internal/content/linkpreview"
 	"github.com/parleyhq/parley/internal/inbox"
@@ -19,9 +20,44 @@ import (
 // contentPolicy adapts the rich-content engine to the inbox (validate and
 // render outbound content; agents limited to their channel's agent table)
 // and to the API (capabilities and render previews).
-type contentPolicy struct{}
+type contentPolicy struct {
+	registry *channel.Registry
+}
 
-func newContentPolicy() *contentPolicy { return &contentPolicy{} }
+func newContentPolicy(registry *channel.Registry) *contentPolicy {
+	return &contentPolicy{registry: registry}
+}
+
+// nativeRenderer is implemented by adapters whose platform has native
+// elements the reference product's tables do not list (Telegram inline
+// keyboards, LINE quick replies, Viber keyboards, Slack Block Kit, Teams
+// adaptive cards and suggested actions). The tables keep deciding what an
+// agent may send; given what the engine rendered (plain text and, for a
+// question, its prompt), the adapter may upgrade it to the platform's
+// native payload. It keeps base.Text and base.Prompt (a tap answers with
+// an option id of that prompt) and sets Type "<channel>.<form>" and
+// Native. ok false leaves base as it is.
+type nativeRenderer interface {
+	RenderNative(c content.Content, base content.Rendered) (r content.Rendered, ok bool)
+}
+
+// render renders canonical content for a channel type, then lets the
+// channel's adapter upgrade the result to its native elements.
+func (p *contentPolicy) render(channelType string, c content.Content, opts content.RenderOptions) (content.Rendered, error) {
+	r, err := content.Render(channelType, c, opts)
+	if err != nil || p == nil || p.registry == nil {
+		return r, err
+	}
+	if a, ok := p.registry.Get(channelType); ok {
+		if nr, ok := a.(nativeRenderer); ok && r.Native == nil && r.Type != "override" {
+			if up, ok := nr.RenderNative(c, r); ok {
+				up.Channel = channelType
+				return up, nil
+			}
+		}
+	}
+	return r, nil
+}
 
 func decodeContent(raw []byte) (content.Content, error) {
 	var c content.Content
@@ -64,7 +100,7 @@ func (p *contentPolicy) Prepare(channelType string, role account.Role, raw json.
 		return inbox.Prepared{}, &inbox.ValidationError{Field: "content.type",
 			Reason: fmt.Sprintf("agents cannot send %s on %s (see GET /api/v1/channel-types/%s/capabilities)", c.Type, channelType, channelType)}
 	}
-	r, err := content.Render(channelType, c, content.RenderOptions{MessageID: messageID, Now: time.Now()})
+	r, err := p.render(channelType, c, content.RenderOptions{MessageID: messageID, Now: time.Now()})
 	if err != nil {
 		return inbox.Prepared{}, contentError(err)
 	}
@@ -175,7 +211,7 @@ func (c contentAPI) Preview(channelType string, raw []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := content.Render(channelType, ct, content.RenderOptions{})
+	r, err := c.p.render(channelType, ct, content.RenderOptions{})
 	if err != nil {
 		return nil, contentError(err)
 	}

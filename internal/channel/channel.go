@@ -367,6 +367,10 @@ type SendError struct {
 	RetryAfter time.Duration // the platform's own hint (429 Retry-After), 0 if none
 	Code       string        // the platform's error code, e.g. "429" or "131047"
 	Reason     string        // the platform's text, shown to agents
+	// Unreachable: the platform says this recipient can no longer be
+	// messaged at all (Telegram 403 "bot was blocked by the user"); the
+	// core records it on the contact's address and refuses later sends.
+	Unreachable bool
 }
 
 func (e *SendError) Error() string {
@@ -420,4 +424,35 @@ func RetryAfter(v string, now time.Time) time.Duration {
 		return min(t.Sub(now), 24*time.Hour)
 	}
 	return 0
+}
+
+// WebhookRegistrar is implemented by adapters whose platform must be told
+// where to send webhooks (Telegram setWebhook, Viber set_webhook). The core
+// calls it after a point of contact is created (and on the "register
+// webhook" action); a failure is reported to the admin but never undoes the
+// creation: creating a point of contact does not need the platform.
+type WebhookRegistrar interface {
+	RegisterWebhook(ctx context.Context, poc *PointOfContact, webhookURL string) error
+}
+
+// AttachmentPolicy limits the files one outbound message may carry (LINE
+// takes none from a business, X DMs one). Adapters without it take any
+// number. The outbound pipeline refuses a message over the limit with a
+// clear error before anything is queued.
+type AttachmentPolicy interface {
+	// MaxAttachments is the most files one message may carry; 0: none.
+	MaxAttachments() int
+}
+
+// Rate is a platform's sending limit for one point of contact.
+type Rate struct {
+	PerSecond float64 // sustained messages per second
+	Burst     int     // messages that may go at once
+}
+
+// RateLimiter is implemented by adapters whose platform caps the sending
+// rate (Telegram about 30 messages/s per bot); the outbox paces sends per
+// point of contact so the platform's 429 stays the exception.
+type RateLimiter interface {
+	RateLimit() Rate
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
@@ -322,11 +323,65 @@ func (s *Server) createPoint(w http.ResponseWriter, r *http.Request, u *account.
 		s.fail(w, r, err)
 		return
 	}
-	out := map[string]any{"point_of_contact": s.view(p)}
+	view := s.view(p)
+	out := map[string]any{"point_of_contact": view}
 	for k, v := range generated {
 		out[k] = v // shown once: token, secret
 	}
+	if reg := s.registerWebhook(r.Context(), &p, view.WebhookURL); reg != nil {
+		out["webhook_registration"] = reg
+	}
 	writeJSON(w, http.StatusCreated, out)
+}
+
+// webhookRegistration tells the admin whether the platform was told the
+// webhook URL (Telegram setWebhook, Viber set_webhook).
+type webhookRegistration struct {
+	URL    string `json:"url"`
+	Status string `json:"status"` // registered, failed
+	Error  string `json:"error,omitempty"`
+}
+
+// registerWebhook tells the platform where to send webhooks when its
+// adapter needs that; nil when it does not. A failure (the platform
+// unreachable, a wrong token) is reported, never fatal: the point of
+// contact exists and the action can be retried.
+func (s *Server) registerWebhook(ctx context.Context, p *channel.PointOfContact, url string) *webhookRegistration {
+	adapter, ok := s.Registry.Get(p.Type)
+	if !ok {
+		return nil
+	}
+	reg, ok := adapter.(channel.WebhookRegistrar)
+	if !ok {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	out := &webhookRegistration{URL: url, Status: "registered"}
+	if err := reg.RegisterWebhook(ctx, p, url); err != nil {
+		out.Status, out.Error = "failed", err.Error()
+		s.log.Warn("webhook registration failed", "point_of_contact", p.ID, "type", p.Type, "err", err)
+	}
+	return out
+}
+
+func (s *Server) registerPointWebhook(w http.ResponseWriter, r *http.Request, u *account.User) {
+	p, err := s.Points.Get(r.Context(), u.WorkspaceID, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	view := s.view(p)
+	reg := s.registerWebhook(r.Context(), &p, view.WebhookURL)
+	if reg == nil {
+		problem(w, http.StatusUnprocessableEntity, "channel type "+p.Type+" does not register webhooks: paste the webhook URL into the platform's console")
+		return
+	}
+	status := http.StatusOK
+	if reg.Status != "registered" {
+		status = http.StatusBadGateway
+	}
+	writeJSON(w, status, reg)
 }
 
 func (s *Server) getPoint(w http.ResponseWriter, r *http.Request, u *account.User) {

@@ -56,6 +56,7 @@ var operations = map[string]operation{
 	"GET /api/v1/points-of-contact/{id}":                     {Summary: "Get a point of contact (credentials never returned)", Tag: "points of contact", Auth: "token", Response: "PointOfContact"},
 	"PATCH /api/v1/points-of-contact/{id}":                   {Summary: "Change a point of contact (admin); credentials are write-only", Tag: "points of contact", Auth: "token", Request: "PointOfContactPatch", Response: "PointOfContact"},
 	"DELETE /api/v1/points-of-contact/{id}":                  {Summary: "Retire a point of contact (admin); its cases stay", Tag: "points of contact", Auth: "token", Status: "204"},
+	"POST /api/v1/points-of-contact/{id}/register-webhook":   {Summary: "Tell the platform the webhook URL again (Telegram setWebhook, Viber set_webhook); 502 with the platform's reason when it fails", Tag: "points of contact", Auth: "token", Response: "WebhookRegistration"},
 	"POST /api/v1/points-of-contact/{id}/rotate-credentials": {Summary: "Generate new BYOC token and secret (admin); the old ones stop working", Tag: "points of contact", Auth: "token", Response: "PointOfContactCreated"},
 	"GET /api/v1/points-of-contact/{id}/templates":           {Summary: "The point of contact's message templates (WhatsApp), as last synchronised", Tag: "points of contact", Auth: "token", Response: "TemplateList"},
 	"POST /api/v1/points-of-contact/{id}/templates/sync":     {Summary: "Synchronise message templates from the platform (supervisor)", Tag: "points of contact", Auth: "token", Response: "TemplateList"},

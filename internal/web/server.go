@@ -170,6 +170,7 @@ func (s *Server) registerRoutes() {
 	s.handle("PATCH /api/v1/points-of-contact/{id}", s.admin(s.updatePoint))
 	s.handle("DELETE /api/v1/points-of-contact/{id}", s.admin(s.deletePoint))
 	s.handle("POST /api/v1/points-of-contact/{id}/rotate-credentials", s.admin(s.rotatePoint))
+	s.handle("POST /api/v1/points-of-contact/{id}/register-webhook", s.admin(s.registerPointWebhook))
 	s.handle("GET /api/v1/points-of-contact/{id}/templates", s.authed(s.listTemplates))
 	s.handle("POST /api/v1/points-of-contact/{id}/templates/sync", s.authed(s.syncTemplates))
 	s.handle("POST /api/v1/points-of-contact/{id}/conversations", s.authed(s.startConversation))
