@@ -13,6 +13,7 @@ import (
 	"github.com/parleyhq/parley/internal/account"
 	"github.com/parleyhq/parley/internal/channel"
 	"github.com/parleyhq/parley/internal/inbox"
+	"github.com/parleyhq/parley/internal/routing"
 )
 
 func clientIP(r *http.Request) string {
@@ -245,11 +246,24 @@ func (s *Server) listSkills(w http.ResponseWriter, r *http.Request, u *account.U
 }
 
 func (s *Server) createSkill(w http.ResponseWriter, r *http.Request, u *account.User) {
-	var in struct{ Name, Description string }
+	var in routing.SkillPatch
 	if !s.decodeJSON(w, r, &in) {
 		return
 	}
-	sk, err := s.Skills.Create(r.Context(), u.WorkspaceID, u.ID, in.Name, in.Description)
+	var name, desc string
+	if in.Name != nil {
+		name = *in.Name
+	}
+	if in.Description != nil {
+		desc = *in.Description
+	}
+	sk, err := s.Skills.Create(r.Context(), u.WorkspaceID, u.ID, name, desc)
+	if err == nil {
+		in.Name, in.Description = nil, nil
+		if in != (routing.SkillPatch{}) {
+			sk, err = s.Skills.Update(r.Context(), u.WorkspaceID, u.ID, sk.ID, in)
+		}
+	}
 	s.respond(w, r, http.StatusCreated, sk, err)
 }
 
@@ -259,11 +273,11 @@ func (s *Server) getSkill(w http.ResponseWriter, r *http.Request, u *account.Use
 }
 
 func (s *Server) updateSkill(w http.ResponseWriter, r *http.Request, u *account.User) {
-	var in struct{ Name, Description *string }
+	var in routing.SkillPatch
 	if !s.decodeJSON(w, r, &in) {
 		return
 	}
-	sk, err := s.Skills.Update(r.Context(), u.WorkspaceID, u.ID, r.PathValue("id"), in.Name, in.Description)
+	sk, err := s.Skills.Update(r.Context(), u.WorkspaceID, u.ID, r.PathValue("id"), in)
 	s.respond(w, r, http.StatusOK, sk, err)
 }
 
