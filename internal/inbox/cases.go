@@ -30,7 +30,7 @@ func recordStatusChange(ctx context.Context, q store.Querier, workspaceID, actor
 
 const caseColumns = `c.id, c.workspace_id, c.thread_id, c.point_of_contact_id, c.channel_type, c.contact_id, k.name, c.status, c.trashed_from, c.priority,
 	c.skill_id, c.assignee_id, c.owner_id, c.subject, c.custom_fields, c.created_at, c.updated_at, c.last_message_at, c.last_inbound_at,
-	c.first_response_at, c.resolved_at, c.closed_at`
+	c.first_response_at, c.resolved_at, c.closed_at, c.routing_state, c.last_reply_at, c.sla_kind, c.sla_started_at, c.sla_warn_at, c.sla_due_at, c.sla_state`
 
 const caseFrom = ` FROM cases c JOIN contacts k ON k.id = c.contact_id`
 
@@ -39,9 +39,11 @@ func scanCase(row interface{ Scan(...any) error }) (*Case, error) {
 	var status, trashedFrom, custom string
 	var skill, assignee, owner sql.NullString
 	var created, updated, lastMsg int64
-	var lastIn, firstResp, resolved, closed sql.NullInt64
+	var lastIn, firstResp, resolved, closed, lastReply, slaStart, slaWarn, slaDue sql.NullInt64
+	var slaKind, slaState string
 	err := row.Scan(&c.ID, &c.workspaceID, &c.ThreadID, &c.PointOfContactID, &c.ChannelType, &c.ContactID, &c.ContactName, &status, &trashedFrom,
-		&c.Priority, &skill, &assignee, &owner, &c.Subject, &custom, &created, &updated, &lastMsg, &lastIn, &firstResp, &resolved, &closed)
+		&c.Priority, &skill, &assignee, &owner, &c.Subject, &custom, &created, &updated, &lastMsg, &lastIn, &firstResp, &resolved, &closed,
+		&c.RoutingState, &lastReply, &slaKind, &slaStart, &slaWarn, &slaDue, &slaState)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, store.ErrNotFound
 	}
@@ -54,6 +56,20 @@ func scanCase(row interface{ Scan(...any) error }) (*Case, error) {
 	c.CustomFields = json.RawMessage(custom)
 	c.CreatedAt, c.UpdatedAt, c.LastMessageAt = store.Time(created), store.Time(updated), store.Time(lastMsg)
 	c.LastInboundAt, c.FirstResponseAt, c.ResolvedAt, c.ClosedAt = store.NullTime(lastIn), store.NullTime(firstResp), store.NullTime(resolved), store.NullTime(closed)
+	c.LastReplyAt = store.NullTime(lastReply)
+	if slaKind != "" && slaDue.Valid {
+		c.SLA = &SLATimer{Kind: slaKind, StartedAt: store.Time(slaStart.Int64), WarnAt: store.Time(slaWarn.Int64), DueAt: store.Time(slaDue.Int64), State: slaState}
+		// Answered since the timer started: met, even before the SLA
+		// checker has recorded it.
+		if (slaState == "running" || slaState == "warning" || slaState == "breached") && c.LastReplyAt != nil && !c.LastReplyAt.Before(c.SLA.StartedAt) {
+			if slaState == "breached" {
+				c.SLA.State = "breached"
+			} else {
+				c.SLA.State = "met"
+			}
+			c.SLA.RespondedAt = c.LastReplyAt
+		}
+	}
 	c.Tags = []string{}
 	return c, nil
 }
@@ -467,7 +483,7 @@ func (s *Service) UpdateCase(ctx context.Context, u *account.User, id string, p 
 		if _, err := tx.ExecContext(ctx, `UPDATE cases SET `+strings.Join(sets, ", ")+` WHERE workspace_id = ? AND id = ?`, args...); err != nil {
 			return err
 		}
-		if err := audit.Record(ctx, tx, audit.Entry{WorkspaceID: u.WorkspaceID, ActorType: "user", ActorID: u.ID, Action: "case.updated",
+		if err := audit.Record(ctx, tx, audit.Entry{WorkspaceID: u.WorkspaceID, ActorType: actorType(u), ActorID: u.ID, Action: "case.updated",
 			EntityType: "case", EntityID: c.ID, Details: changes, At: now}); err != nil {
 			return err
 		}
@@ -540,7 +556,7 @@ func (s *Service) SetTags(ctx context.Context, u *account.User, caseID string, a
 		if _, err := tx.ExecContext(ctx, `UPDATE cases SET updated_at = ? WHERE id = ?`, store.Micros(now), c.ID); err != nil {
 			return err
 		}
-		if err := audit.Record(ctx, tx, audit.Entry{WorkspaceID: u.WorkspaceID, ActorType: "user", ActorID: u.ID, Action: "case.tags_changed",
+		if err := audit.Record(ctx, tx, audit.Entry{WorkspaceID: u.WorkspaceID, ActorType: actorType(u), ActorID: u.ID, Action: "case.tags_changed",
 			EntityType: "case", EntityID: c.ID, Details: map[string]any{"added": add, "removed": remove}, At: now}); err != nil {
 			return err
 		}

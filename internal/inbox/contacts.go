@@ -189,7 +189,7 @@ func (s *Service) MergeContacts(ctx context.Context, u *account.User, into, from
 			updated_at = ? WHERE workspace_id = ? AND id = ?`, from, from, from, now, u.WorkspaceID, into); err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, audit.Entry{WorkspaceID: u.WorkspaceID, ActorType: "user", ActorID: u.ID, Action: "contact.merged",
+		return audit.Record(ctx, tx, audit.Entry{WorkspaceID: u.WorkspaceID, ActorType: actorType(u), ActorID: u.ID, Action: "contact.merged",
 			EntityType: "contact", EntityID: into, Details: map[string]any{"merged": from}, At: s.now()})
 	})
 	if err != nil {
@@ -232,7 +232,7 @@ func (s *Service) UpdateContact(ctx context.Context, u *account.User, id string,
 		if err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, audit.Entry{WorkspaceID: u.WorkspaceID, ActorType: "user", ActorID: u.ID, Action: "contact.updated", EntityType: "contact", EntityID: id, At: s.now()})
+		return audit.Record(ctx, tx, audit.Entry{WorkspaceID: u.WorkspaceID, ActorType: actorType(u), ActorID: u.ID, Action: "contact.updated", EntityType: "contact", EntityID: id, At: s.now()})
 	})
 	if err != nil {
 		return nil, err

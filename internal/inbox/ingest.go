@@ -131,8 +131,10 @@ func (s *Service) ingestMessage(ctx context.Context, tx *store.Tx, tc *ingestCac
 		c := &Case{ID: store.NewID(), ThreadID: res.ThreadID, PointOfContactID: poc.ID, ChannelType: poc.Type, ContactID: res.ContactID,
 			Status: StatusNew, SkillID: poc.DefaultSkillID, Subject: subjectOf(ev), CreatedAt: now, UpdatedAt: now, LastMessageAt: now, LastInboundAt: &now,
 			workspaceID: poc.WorkspaceID}
+		// routing_state 'pending': the case waits for its default script
+		// and routing, durably (see Service.flow).
 		if _, err := tx.ExecContext(ctx, `INSERT INTO cases (id, workspace_id, thread_id, point_of_contact_id, channel_type, contact_id, status, skill_id, subject,
-			created_at, updated_at, last_message_at, last_inbound_at) VALUES (?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?)`,
+			created_at, updated_at, last_message_at, last_inbound_at, routing_state) VALUES (?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, 'pending')`,
 			c.ID, poc.WorkspaceID, c.ThreadID, poc.ID, poc.Type, c.ContactID, c.SkillID, c.Subject, nowUS, nowUS, nowUS, nowUS); err != nil {
 			return err
 		}
@@ -224,6 +226,11 @@ func (s *Service) ingestMessage(ctx context.Context, tx *store.Tx, tc *ingestCac
 		}
 	}
 	s.publish(tx, events...)
+	if s.flow != nil {
+		n := FlowNotice{WorkspaceID: poc.WorkspaceID, PointOfContactID: poc.ID, CaseID: res.CaseID, MessageID: m.ID,
+			NewCase: !caseID.Valid, Reopened: caseID.Valid && (from == StatusPending || from == StatusResolved)}
+		tx.AfterCommit(func() { s.flow.Inbound(n) })
+	}
 	status := from
 	if !caseID.Valid {
 		status = StatusNew

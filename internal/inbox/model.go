@@ -125,9 +125,27 @@ type Case struct {
 	// reply freely and what they may send after (nil: the channel has no
 	// window).
 	ReplyWindow *channel.WindowView `json:"reply_window,omitempty"`
+	// RoutingState: "" (not routed), pending (its script has not run),
+	// queued, offered, assigned.
+	RoutingState string     `json:"routing_state"`
+	LastReplyAt  *time.Time `json:"last_reply_at"`
+	// SLA is the case's current response timer (nil: no target).
+	SLA *SLATimer `json:"sla"`
 
 	workspaceID string
 	trashedFrom Status
+}
+
+// SLATimer is a case's response target: first response, or the next
+// response after the customer wrote again; warn and due times are in the
+// skill's business hours.
+type SLATimer struct {
+	Kind        string     `json:"kind"` // first_response, next_response
+	StartedAt   time.Time  `json:"started_at"`
+	WarnAt      time.Time  `json:"warn_at"`
+	DueAt       time.Time  `json:"due_at"`
+	State       string     `json:"state"` // running, warning, breached, met
+	RespondedAt *time.Time `json:"responded_at,omitempty"`
 }
 
 // Direction of a message.

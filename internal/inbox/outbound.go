@@ -68,10 +68,23 @@ func (s *Service) Reply(ctx context.Context, u *account.User, caseID string, in 
 		if err := s.checkWindow(c, in, true, now); err != nil {
 			return err
 		}
-		if m, err = s.insertOutbound(ctx, tx, c, Author{Type: "agent", ID: u.ID}, u.Role, in, now); err != nil {
+		author := Author{Type: "agent", ID: u.ID}
+		if u.ID == "" {
+			author = Author{Type: "bot"}
+		}
+		if m, err = s.insertOutbound(ctx, tx, c, author, u.Role, in, now); err != nil {
 			return err
 		}
 		events := []pendingEvent{event(realtime.TypeMessageCreated, u.WorkspaceID, c.PointOfContactID, c.ID, m, now)}
+		if u.ID == "" {
+			// A script's or a rule's message is not an agent's answer: the
+			// case keeps its status and its response timers.
+			if _, err := tx.ExecContext(ctx, `UPDATE cases SET last_message_at = ? WHERE id = ?`, store.Micros(now), c.ID); err != nil {
+				return err
+			}
+			s.publish(tx, events...)
+			return nil
+		}
 		to := c.Status
 		if s.replySetsPending && c.Status != StatusPending {
 			to = StatusPending
@@ -79,8 +92,8 @@ func (s *Service) Reply(ctx context.Context, u *account.User, caseID string, in 
 			to = StatusOpen
 		}
 		nowUS := store.Micros(now)
-		sets := `updated_at = ?, last_message_at = ?, first_response_at = COALESCE(first_response_at, ?)`
-		args := []any{nowUS, nowUS, nowUS}
+		sets := `updated_at = ?, last_message_at = ?, last_reply_at = ?, first_response_at = COALESCE(first_response_at, ?)`
+		args := []any{nowUS, nowUS, nowUS, nowUS}
 		if to != c.Status {
 			s.threads.invalidate() // holding the write connection: see threadCache
 			sets += `, status = ?`

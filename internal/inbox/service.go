@@ -86,6 +86,25 @@ type Options struct {
 	MaxBatch int
 	// Registerer receives the inbox metrics (optional).
 	Registerer prometheus.Registerer
+	// Flow is told, after commit, of every customer message stored (to run
+	// the default script, start SLA timers and route).
+	Flow FlowSink
+}
+
+// FlowSink receives inbound messages after they are committed. It must not
+// block: the ingest path calls it.
+type FlowSink interface {
+	Inbound(FlowNotice)
+}
+
+// FlowNotice is one stored customer message.
+type FlowNotice struct {
+	WorkspaceID      string
+	PointOfContactID string
+	CaseID           string
+	MessageID        string
+	NewCase          bool // the message opened the case
+	Reopened         bool // the message reopened a pending or resolved case
 }
 
 // Service is the digital inbox.
@@ -102,13 +121,14 @@ type Service struct {
 	batcher          *batcher
 	threads          *threadCache // nil unless group commit
 	signer           AttachmentSigner
+	flow             FlowSink
 }
 
 // New makes the service. Call Run to start the group-commit loop when
 // GroupCommit is on.
 func New(o Options) *Service {
 	s := &Service{db: o.DB, now: o.Now, pub: o.Publisher, waker: o.Waker, content: o.Content, channels: o.Channels, templates: o.Templates,
-		log: o.Logger, replySetsPending: true}
+		log: o.Logger, replySetsPending: true, flow: o.Flow}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -164,6 +184,21 @@ func (s *Service) publish(tx *store.Tx, events ...pendingEvent) {
 		}
 		s.pub.Publish(out...)
 	})
+}
+
+// actorType is how the audit log names who acted: a user, or the system
+// (scripts, automation rules and bots act through a user without an id).
+func actorType(u *account.User) string {
+	if u.ID == "" {
+		return "system"
+	}
+	return "user"
+}
+
+// System is the actor scripts and automation rules act as: it sees the
+// whole workspace, and its replies are stored as a bot's.
+func System(workspaceID, name string) *account.User {
+	return &account.User{WorkspaceID: workspaceID, Name: name, Role: account.RoleAdmin}
 }
 
 func event(typ, workspaceID, pocID, caseID string, data any, at time.Time) pendingEvent {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleyhq/parley/internal/realtime"
 	"github.com/parleyhq/parley/internal/store"
 	"github.com/parleyhq/parley/internal/store/storetest"
 )
@@ -105,4 +106,28 @@ func (f *fixture) queueCase(skill string, class Class, priority int) string {
 	f.exec(`INSERT INTO cases (id, workspace_id, thread_id, point_of_contact_id, channel_type, contact_id, status, priority, skill_id, created_at, updated_at, last_message_at,
 		routing_state, queued_at) VALUES (?, ?, ?, ?, ?, 'contact-1', 'new', ?, ?, ?, ?, ?, 'queued', ?)`, id, f.ws, thread, poc, typ, priority, skill, us, us, us, us)
 	return id
+}
+
+// recorder is a Publisher that keeps what it is given.
+type recorder struct {
+	mu     sync.Mutex
+	events []realtime.Event
+}
+
+func (r *recorder) Publish(events ...realtime.Event) {
+	r.mu.Lock()
+	r.events = append(r.events, events...)
+	r.mu.Unlock()
+}
+
+func (r *recorder) Active() bool { return true }
+
+func (r *recorder) types() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, e := range r.events {
+		out = append(out, e.Type)
+	}
+	return out
 }

@@ -79,6 +79,9 @@ type Options struct {
 	// OnAssigned, when set, is told after commit which cases got an agent
 	// (the inbox, to push live updates; tests).
 	OnAssigned func(workspaceID, caseID, userID string)
+	// Hours reads skills' business hours for SLA deadlines (nil: SLA
+	// targets count calendar time).
+	Hours HoursParser
 }
 
 // Router is the digital ACD: per-skill queues ordered by effective priority
@@ -96,6 +99,7 @@ type Router struct {
 	tick time.Duration
 
 	onAssigned func(workspaceID, caseID, userID string)
+	hours      HoursParser
 
 	mu     sync.Mutex
 	kicked map[string]bool
@@ -104,7 +108,7 @@ type Router struct {
 
 // New makes a router; call Run to route in the background.
 func New(o Options) *Router {
-	r := &Router{db: o.DB, now: o.Now, pub: o.Publisher, log: o.Logger, tick: o.Tick, onAssigned: o.OnAssigned,
+	r := &Router{db: o.DB, now: o.Now, pub: o.Publisher, log: o.Logger, tick: o.Tick, onAssigned: o.OnAssigned, hours: o.Hours,
 		kicked: map[string]bool{}, wake: make(chan struct{}, 1)}
 	if r.now == nil {
 		r.now = time.Now
