@@ -128,6 +128,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.DurationVar(&cfg.MaxBackoff, "send-max-backoff", envDuration(getenv, "PARLEY_SEND_MAX_BACKOFF", 10*time.Minute), "largest retry delay (PARLEY_SEND_MAX_BACKOFF)")
 	fs.DurationVar(&cfg.Lease, "send-lease", envDuration(getenv, "PARLEY_SEND_LEASE", 2*time.Minute), "how long a node holds a delivery before another may retry it (PARLEY_SEND_LEASE)")
 	fs.DurationVar(&cfg.Poll, "send-poll", envDuration(getenv, "PARLEY_SEND_POLL", time.Second), "how often to look for due deliveries (PARLEY_SEND_POLL)")
+	fs.DurationVar(&cfg.RoutingTick, "routing-tick", envDuration(getenv, "PARLEY_ROUTING_TICK", time.Second), "how often the router and SLA checker look at every workspace on their own; new cases, rejects and freed capacity wake them at once (PARLEY_ROUTING_TICK)")
 	fs.DurationVar(&cfg.CallbackTimeout, "callback-timeout", envDuration(getenv, "PARLEY_CALLBACK_TIMEOUT", 30*time.Second), "timeout of one BYOC callback (PARLEY_CALLBACK_TIMEOUT)")
 	fs.StringVar(&cfg.EmailSMTPAddr, "email-smtp-addr", env(getenv, "PARLEY_EMAIL_SMTP_ADDR", ""), "listen address of the SMTP receiver for email points of contact that receive by SMTP, e.g. :2525 (PARLEY_EMAIL_SMTP_ADDR; empty: off)")
 	fs.StringVar(&cfg.Hostname, "hostname", env(getenv, "PARLEY_HOSTNAME", ""), "this server's host name in SMTP greetings (PARLEY_HOSTNAME)")

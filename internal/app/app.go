@@ -74,8 +74,11 @@ type Config struct {
 	Hostname string
 	// BcryptCost (tests lower it).
 	BcryptCost int
-	Getenv     func(string) string
-	Now        func() time.Time
+	// RoutingTick is how often the router and the SLA checker look at
+	// every workspace on their own (default 1 s).
+	RoutingTick time.Duration
+	Getenv      func(string) string
+	Now         func() time.Time
 }
 
 // App is a running Parley.
@@ -87,6 +90,7 @@ type App struct {
 	Inbox      *inbox.Service
 	Points     *channel.Points
 	Skills     *routing.Skills
+	Router     *routing.Router
 	Templates  *channel.Templates
 	Ingress    *ingress.Service
 	Outbox     *outbox.Worker
@@ -100,6 +104,7 @@ type App struct {
 	closer     []func() error
 	registry   *channel.Registry
 	chat       *chat.Adapter
+	flow       *flow
 	demoChatID string
 }
 
@@ -207,19 +212,22 @@ func (a *App) build(ctx context.Context, stdout io.Writer) error {
 	a.registry = registry
 	a.Points = channel.NewPoints(a.DB, box, registry, cfg.Now)
 	a.Skills = routing.NewSkills(a.DB, cfg.Now)
+	a.Skills.Hours = validateHours
+	a.Router = routing.New(routing.Options{DB: a.DB, Now: cfg.Now, Publisher: a.Hub, Logger: a.log, Hours: businessClock, Tick: cfg.RoutingTick})
+	a.flow = newFlow(a.DB, a.Points, a.Router, a.log, cfg.Now)
 	a.Templates = channel.NewTemplates(a.DB, registry, cfg.Now)
 	a.Outbox = outbox.New(outbox.Options{DB: a.DB, Points: a.Points, Registry: registry, Logger: a.log, Now: cfg.Now, NodeID: a.nodeID,
 		MaxAttempts: cfg.MaxAttempts, BaseBackoff: cfg.BaseBackoff, MaxBackoff: cfg.MaxBackoff, Lease: cfg.Lease, Poll: cfg.Poll, Registerer: reg})
 	contentPolicy := newContentPolicy(registry)
 	replySetsPending := !cfg.ReplyKeepsStatus
 	a.Inbox = inbox.New(inbox.Options{DB: a.DB, Now: cfg.Now, Publisher: a.Hub, Waker: a.Outbox, Content: contentPolicy, Logger: a.log, ReplySetsPending: &replySetsPending,
-		Channels: registry, Templates: a.Templates,
+		Channels: registry, Templates: a.Templates, Flow: a.flow,
 		GroupCommit: a.DB.Dialect() == store.SQLite, Registerer: reg})
 	a.Outbox.SetMessages(a.Inbox)
 	blobs := mustBlobs(cfg.DataDir)
 	a.Ingress = ingress.New(ingress.Options{Inbox: a.Inbox, Registry: registry, Blobs: blobs,
 		Fetch: netguard.Client(60*time.Second, cfg.AllowPrivateFetch), ValidateContent: true})
-	a.Web = web.New(web.Deps{DB: a.DB, Accounts: a.Accounts, Inbox: a.Inbox, Points: a.Points, Registry: registry, Skills: a.Skills, Templates: a.Templates, Hub: a.Hub,
+	a.Web = web.New(web.Deps{DB: a.DB, Accounts: a.Accounts, Inbox: a.Inbox, Points: a.Points, Registry: registry, Skills: a.Skills, Router: a.Router, Templates: a.Templates, Hub: a.Hub,
 		Blobs: blobs, Ingress: a.Ingress, Content: contentService(contentPolicy, cfg.AllowPrivateFetch),
 		Metrics: reg, Gatherer: reg, Logger: a.log, Now: cfg.Now},
 		web.Options{PublicURL: a.cfg.PublicURL, MaxBodyBytes: cfg.MaxBodyBytes, FileKey: box.DeriveKey("file-urls")})
@@ -285,6 +293,9 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	run("checkpointer", func(ctx context.Context) error { return a.DB.RunCheckpointer(ctx, 500*time.Millisecond) })
 	run("inbox", a.Inbox.Run)
+	run("router", a.Router.Run)
+	run("flow", a.flow.Run)
+	run("sla", a.runSLA)
 	for _, typ := range a.registry.Types() {
 		adapter, _ := a.registry.Get(typ)
 		runner, ok := adapter.(channel.Runner)

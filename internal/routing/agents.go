@@ -447,46 +447,35 @@ type load struct {
 const activeStatuses = `('new','open','escalated')`
 
 func loadsOf(ctx context.Context, q store.Querier, workspaceID string) (map[string]*load, error) {
+	// One statement, so one snapshot: on PostgreSQL (read committed) two
+	// statements could miss a case whose offer was accepted between them —
+	// no longer a pending offer, not yet seen as assigned.
+	rows, err := q.QueryContext(ctx, `SELECT 'held', assignee_id, channel_type, COUNT(*) FROM cases
+		WHERE workspace_id = ? AND assignee_id IS NOT NULL AND status IN `+activeStatuses+` GROUP BY assignee_id, channel_type
+		UNION ALL
+		SELECT 'offer', o.user_id, c.channel_type, COUNT(*) FROM offers o JOIN cases c ON c.id = o.case_id
+		WHERE o.workspace_id = ? AND o.status = 'pending' GROUP BY o.user_id, c.channel_type`, workspaceID, workspaceID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
 	out := map[string]*load{}
-	get := func(id string) *load {
+	for rows.Next() {
+		var kind, id, ct string
+		var n int
+		if err := rows.Scan(&kind, &id, &ct, &n); err != nil {
+			return nil, err
+		}
 		l := out[id]
 		if l == nil {
 			l = &load{}
 			out[id] = l
 		}
-		return l
-	}
-	rows, err := q.QueryContext(ctx, `SELECT assignee_id, channel_type, COUNT(*) FROM cases WHERE workspace_id = ? AND assignee_id IS NOT NULL AND status IN `+activeStatuses+`
-		GROUP BY assignee_id, channel_type`, workspaceID)
-	if err != nil {
-		return nil, err
-	}
-	for rows.Next() {
-		var id, ct string
-		var n int
-		if err := rows.Scan(&id, &ct, &n); err != nil {
-			rows.Close()
-			return nil, err
+		if kind == "held" {
+			l.held.add(ClassOf(ct), n)
+		} else {
+			l.offers.add(ClassOf(ct), n)
 		}
-		get(id).held.add(ClassOf(ct), n)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	rows, err = q.QueryContext(ctx, `SELECT o.user_id, c.channel_type, COUNT(*) FROM offers o JOIN cases c ON c.id = o.case_id
-		WHERE o.workspace_id = ? AND o.status = 'pending' GROUP BY o.user_id, c.channel_type`, workspaceID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id, ct string
-		var n int
-		if err := rows.Scan(&id, &ct, &n); err != nil {
-			return nil, err
-		}
-		get(id).offers.add(ClassOf(ct), n)
 	}
 	return out, rows.Err()
 }

@@ -383,9 +383,13 @@ func (r *Router) route(ctx context.Context, tx *store.Tx, workspaceID string) ([
 		if timeout <= 0 {
 			timeout = 30
 		}
-		expires := now.Add(time.Duration(timeout) * time.Second)
+		// Stamped when made, not when the pass began: on PostgreSQL the pass
+		// sees answers committed while it ran, and an offer's lifetime must
+		// start after the previous offer of its case ended.
+		at := r.now().UTC()
+		expires := at.Add(time.Duration(timeout) * time.Second)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO offers (id, workspace_id, case_id, user_id, skill_id, kind, status, offered_at, expires_at) VALUES (?, ?, ?, ?, ?, 'push', 'pending', ?, ?)`,
-			offerID, workspaceID, c.id, a.id, c.skill, nowUS, store.Micros(expires)); err != nil {
+			offerID, workspaceID, c.id, a.id, c.skill, store.Micros(at), store.Micros(expires)); err != nil {
 			return nil, err
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE cases SET routing_state = 'offered' WHERE id = ? AND routing_state = 'queued'`, c.id)
@@ -901,6 +905,44 @@ func (r *Router) Transfer(ctx context.Context, workspaceID, actorID, caseID, toS
 		}
 		return audit.Record(ctx, tx, audit.Entry{WorkspaceID: workspaceID, ActorType: "user", ActorID: actorID, Action: "case.transferred", EntityType: "case", EntityID: caseID,
 			Details: map[string]any{"user_id": toUserID}, At: now})
+	})
+	if err == nil {
+		r.Kick(workspaceID)
+	}
+	return err
+}
+
+// AssignedByHand brings a case's routing state in line after someone set
+// or cleared its assignee directly: an assigned case is no longer offered;
+// an active case left without an assignee goes back to its skill's queue.
+func (r *Router) AssignedByHand(ctx context.Context, workspaceID, caseID string) error {
+	now := r.now().UTC()
+	err := r.db.InTx(ctx, func(tx *store.Tx) error {
+		if err := r.lock(ctx, tx, workspaceID); err != nil {
+			return err
+		}
+		var assignee, skill sql.NullString
+		var status string
+		if err := tx.QueryRowContext(ctx, `SELECT assignee_id, skill_id, status FROM cases WHERE id = ? AND workspace_id = ?`, caseID, workspaceID).Scan(&assignee, &skill, &status); err != nil {
+			return err
+		}
+		nowUS := store.Micros(now)
+		if _, err := tx.ExecContext(ctx, `UPDATE offers SET status = 'cancelled', answered_at = ? WHERE case_id = ? AND status = 'pending'`, nowUS, caseID); err != nil {
+			return err
+		}
+		state := StateNone
+		switch {
+		case assignee.Valid:
+			state = StateAssigned
+		case skill.Valid && (status == "new" || status == "open" || status == "escalated"):
+			state = StateQueued
+		}
+		if state == StateQueued {
+			_, err := tx.ExecContext(ctx, `UPDATE cases SET routing_state = 'queued', queued_at = COALESCE(queued_at, ?) WHERE id = ?`, nowUS, caseID)
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE cases SET routing_state = ? WHERE id = ?`, state, caseID)
+		return err
 	})
 	if err == nil {
 		r.Kick(workspaceID)

@@ -532,6 +532,19 @@ func (s *Server) updateCase(w http.ResponseWriter, r *http.Request, u *account.U
 		return
 	}
 	c, err := s.Inbox.UpdateCase(r.Context(), u, r.PathValue("id"), p)
+	if err == nil && s.Router != nil {
+		if p.AssigneeID != nil {
+			// Assigned by hand: routing stops offering the case; unassigned
+			// by hand: it goes back to its queue.
+			err = s.Router.AssignedByHand(r.Context(), u.WorkspaceID, c.ID)
+			if err == nil {
+				c, err = s.Inbox.GetCase(r.Context(), u, c.ID)
+			}
+		}
+		// A status or skill change can free an agent's slot or move the
+		// case between queues.
+		s.Router.Kick(u.WorkspaceID)
+	}
 	s.respond(w, r, http.StatusOK, c, err)
 }
 

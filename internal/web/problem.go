@@ -104,6 +104,12 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		problem(w, http.StatusRequestEntityTooLarge, "request body too large")
 	case errors.Is(err, account.ErrEmailTaken):
 		problem(w, http.StatusConflict, "a user with this email already exists")
+	case errors.Is(err, routing.ErrOfferGone), errors.Is(err, routing.ErrNoCapacity):
+		problem(w, http.StatusConflict, err.Error())
+	case errors.Is(err, routing.ErrQueueEmpty):
+		problem(w, http.StatusNotFound, err.Error())
+	case errors.Is(err, routing.ErrUnknownAgent):
+		problem(w, http.StatusNotFound, "no such user")
 	case errors.Is(err, routing.ErrSkillInUse):
 		problem(w, http.StatusConflict, err.Error())
 	case errors.Is(err, inbox.ErrCaseClosed):

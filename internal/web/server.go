@@ -68,6 +68,7 @@ type Deps struct {
 	Points    *channel.Points
 	Registry  *channel.Registry
 	Skills    *routing.Skills
+	Router    *routing.Router
 	Templates *channel.Templates
 	Hub       *realtime.Hub
 	Blobs     *blob.FileStore
@@ -163,6 +164,17 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /api/v1/skills/{id}", s.authed(s.getSkill))
 	s.handle("PATCH /api/v1/skills/{id}", s.admin(s.updateSkill))
 	s.handle("DELETE /api/v1/skills/{id}", s.admin(s.deleteSkill))
+	s.handle("GET /api/v1/agents", s.supervisor(s.listAgents))
+	s.handle("GET /api/v1/agents/{id}", s.authed(s.getAgent))
+	s.handle("PUT /api/v1/agents/{id}/state", s.authed(s.setAgentState))
+	s.handle("PUT /api/v1/agents/{id}/capacity", s.admin(s.setAgentCapacity))
+	s.handle("PUT /api/v1/agents/{id}/skills", s.admin(s.setAgentSkills))
+	s.handle("GET /api/v1/offers", s.authed(s.listOffers))
+	s.handle("POST /api/v1/offers/{id}/accept", s.authed(s.acceptOffer))
+	s.handle("POST /api/v1/offers/{id}/reject", s.authed(s.rejectOffer))
+	s.handle("POST /api/v1/routing/next", s.authed(s.requestNextCase))
+	s.handle("POST /api/v1/cases/{id}/transfer", s.authed(s.transferCase))
+	s.handle("GET /api/v1/queues", s.supervisor(s.listQueues))
 
 	s.handle("GET /api/v1/points-of-contact", s.authed(s.listPoints))
 	s.handle("POST /api/v1/points-of-contact", s.admin(s.createPoint))
