@@ -27,7 +27,13 @@ import (
 	"github.com/parleyhq/parley/internal/channel/email"
 	"github.com/parleyhq/parley/internal/channel/instagram"
 	"github.com/parleyhq/parley/internal/channel/messenger"
+	"github.com/parleyhq/parley/internal/channel/gbm"
+	"github.com/parleyhq/parley/internal/channel/slack"
 	"github.com/parleyhq/parley/internal/channel/sms"
+	"github.com/parleyhq/parley/internal/channel/teams"
+	"github.com/parleyhq/parley/internal/channel/telegram"
+	"github.com/parleyhq/parley/internal/channel/viber"
+	"github.com/parleyhq/parley/internal/channel/xdm"
 	"github.com/parleyhq/parley/internal/channel/whatsapp"
 	"github.com/parleyhq/parley/internal/inbox"
 	"github.com/parleyhq/parley/internal/ingress"
@@ -207,6 +213,12 @@ func (a *App) build(ctx context.Context, stdout io.Writer) error {
 		whatsapp.New(platformClient, cfg.Now),
 		a.chat,
 		sms.New(platformClient, cfg.Now),
+		telegram.New(platformClient, cfg.Now),
+		viber.New(platformClient, cfg.Now),
+		slack.New(platformClient, cfg.Now),
+		xdm.New(platformClient, cfg.Now),
+		gbm.New(platformClient, cfg.Now),
+		teams.New(platformClient, cfg.Now),
 		email.New(email.Options{Now: cfg.Now, SMTPAddr: cfg.EmailSMTPAddr, Hostname: cfg.Hostname, PollInterval: cfg.EmailPoll, PointsInterval: pointsInterval}),
 	)
 	a.registry = registry
