@@ -27,7 +27,9 @@ import (
 	"github.com/parleyhq/parley/internal/channel/email"
 	"github.com/parleyhq/parley/internal/channel/instagram"
 	"github.com/parleyhq/parley/internal/channel/messenger"
+	"github.com/parleyhq/parley/internal/channel/apple"
 	"github.com/parleyhq/parley/internal/channel/gbm"
+	"github.com/parleyhq/parley/internal/channel/line"
 	"github.com/parleyhq/parley/internal/channel/slack"
 	"github.com/parleyhq/parley/internal/channel/sms"
 	"github.com/parleyhq/parley/internal/channel/teams"
@@ -219,6 +221,8 @@ func (a *App) build(ctx context.Context, stdout io.Writer) error {
 		xdm.New(platformClient, cfg.Now),
 		gbm.New(platformClient, cfg.Now),
 		teams.New(platformClient, cfg.Now),
+		line.New(platformClient, cfg.Now),
+		apple.New(platformClient, cfg.Now),
 		email.New(email.Options{Now: cfg.Now, SMTPAddr: cfg.EmailSMTPAddr, Hostname: cfg.Hostname, PollInterval: cfg.EmailPoll, PointsInterval: pointsInterval}),
 	)
 	a.registry = registry
