@@ -43,6 +43,7 @@ import (
 	"github.com/parleyhq/parley/internal/outbox"
 	"github.com/parleyhq/parley/internal/realtime"
 	"github.com/parleyhq/parley/internal/routing"
+	"github.com/parleyhq/parley/internal/script"
 	"github.com/parleyhq/parley/internal/secret"
 	"github.com/parleyhq/parley/internal/store"
 	"github.com/parleyhq/parley/internal/web"
@@ -99,6 +100,7 @@ type App struct {
 	Points     *channel.Points
 	Skills     *routing.Skills
 	Router     *routing.Router
+	Scripts    *script.Store
 	Templates  *channel.Templates
 	Ingress    *ingress.Service
 	Outbox     *outbox.Worker
@@ -231,6 +233,8 @@ func (a *App) build(ctx context.Context, stdout io.Writer) error {
 	a.Skills.Hours = validateHours
 	a.Router = routing.New(routing.Options{DB: a.DB, Now: cfg.Now, Publisher: a.Hub, Logger: a.log, Hours: businessClock, Tick: cfg.RoutingTick})
 	a.flow = newFlow(a.DB, a.Points, a.Router, a.log, cfg.Now)
+	engine := &script.Engine{Bots: &script.HTTPBots{Client: netguard.Client(10*time.Second, cfg.AllowPrivateFetch), Lookup: botDirectory, Now: cfg.Now}}
+	a.Scripts = script.NewStore(a.DB, engine, cfg.Now)
 	a.Templates = channel.NewTemplates(a.DB, registry, cfg.Now)
 	a.Outbox = outbox.New(outbox.Options{DB: a.DB, Points: a.Points, Registry: registry, Logger: a.log, Now: cfg.Now, NodeID: a.nodeID,
 		MaxAttempts: cfg.MaxAttempts, BaseBackoff: cfg.BaseBackoff, MaxBackoff: cfg.MaxBackoff, Lease: cfg.Lease, Poll: cfg.Poll, Registerer: reg})
@@ -240,10 +244,11 @@ func (a *App) build(ctx context.Context, stdout io.Writer) error {
 		Channels: registry, Templates: a.Templates, Flow: a.flow,
 		GroupCommit: a.DB.Dialect() == store.SQLite, Registerer: reg})
 	a.Outbox.SetMessages(a.Inbox)
+	a.flow.scripts = &scriptRunner{db: a.DB, scripts: a.Scripts, engine: engine, inbox: a.Inbox, router: a.Router, log: a.log, now: cfg.Now}
 	blobs := mustBlobs(cfg.DataDir)
 	a.Ingress = ingress.New(ingress.Options{Inbox: a.Inbox, Registry: registry, Blobs: blobs,
 		Fetch: netguard.Client(60*time.Second, cfg.AllowPrivateFetch), ValidateContent: true})
-	a.Web = web.New(web.Deps{DB: a.DB, Accounts: a.Accounts, Inbox: a.Inbox, Points: a.Points, Registry: registry, Skills: a.Skills, Router: a.Router, Templates: a.Templates, Hub: a.Hub,
+	a.Web = web.New(web.Deps{DB: a.DB, Accounts: a.Accounts, Inbox: a.Inbox, Points: a.Points, Registry: registry, Skills: a.Skills, Router: a.Router, Scripts: a.Scripts, ScriptEngine: engine, Templates: a.Templates, Hub: a.Hub,
 		Blobs: blobs, Ingress: a.Ingress, Content: contentService(contentPolicy, cfg.AllowPrivateFetch),
 		Metrics: reg, Gatherer: reg, Logger: a.log, Now: cfg.Now},
 		web.Options{PublicURL: a.cfg.PublicURL, MaxBodyBytes: cfg.MaxBodyBytes, FileKey: box.DeriveKey("file-urls")})

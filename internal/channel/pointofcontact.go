@@ -130,7 +130,7 @@ func (ps *Points) Create(ctx context.Context, workspaceID, actorID string, in Ne
 		creds = map[string]string{}
 	}
 	cfg := &Config{PointOfContactID: p.ID, Creating: true, Settings: p.Settings, Credentials: creds, Generated: map[string]string{}}
-	if err := adapter.Configure(ctx, cfg); err != nil {
+	if err := configure(ctx, adapter, cfg); err != nil {
 		return PointOfContact{}, nil, err
 	}
 	p.Settings, p.credentials = cfg.Settings, cfg.Credentials
@@ -350,7 +350,7 @@ func (ps *Points) Update(ctx context.Context, workspaceID, actorID, id string, p
 			changed = append(changed, "default_script")
 		}
 		cfg := &Config{PointOfContactID: p.ID, Settings: p.Settings, Credentials: p.credentials, Generated: map[string]string{}}
-		if err := adapter.Configure(ctx, cfg); err != nil {
+		if err := configure(ctx, adapter, cfg); err != nil {
 			return err
 		}
 		p.Settings, p.credentials = cfg.Settings, cfg.Credentials
@@ -384,7 +384,7 @@ func (ps *Points) RotateCredentials(ctx context.Context, workspaceID, actorID, i
 			return ErrUnsupported
 		}
 		cfg := &Config{PointOfContactID: p.ID, Creating: true, Settings: p.Settings, Credentials: map[string]string{}, Generated: map[string]string{}}
-		if err := adapter.Configure(ctx, cfg); err != nil {
+		if err := configure(ctx, adapter, cfg); err != nil {
 			return err
 		}
 		if len(cfg.Generated) == 0 {
@@ -435,3 +435,54 @@ func emptyToNil(s *string) *string {
 }
 
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+// CoreSettings are point-of-contact settings every channel type accepts,
+// read by the core rather than the adapter: the business hours scripts see
+// ("business_hours", an internal/hours schedule) and the bots a script may
+// hand a conversation to ("bots": name → URL, signed with the
+// "bot_secret" credential).
+var coreSettings = []string{"business_hours", "bots"}
+
+// configure lets the adapter check its own settings, with the core's set
+// aside and put back afterwards.
+func configure(ctx context.Context, adapter Adapter, cfg *Config) error {
+	kept := map[string]any{}
+	for _, k := range coreSettings {
+		if v, ok := cfg.Settings[k]; ok {
+			kept[k] = v
+			delete(cfg.Settings, k)
+		}
+	}
+	if err := adapter.Configure(ctx, cfg); err != nil {
+		for k, v := range kept {
+			cfg.Settings[k] = v
+		}
+		return err
+	}
+	if cfg.Settings == nil && len(kept) > 0 {
+		cfg.Settings = map[string]any{}
+	}
+	for k, v := range kept {
+		if v == nil {
+			continue // null removes a core setting
+		}
+		if k == "bots" {
+			bots, ok := v.(map[string]any)
+			if !ok {
+				return &ValidationError{Field: "settings.bots", Reason: "an object of bot name → https URL"}
+			}
+			for name, u := range bots {
+				if s, ok := u.(string); !ok || !(strings.HasPrefix(s, "https://") || strings.HasPrefix(s, "http://")) {
+					return &ValidationError{Field: "settings.bots." + name, Reason: "an http(s) URL"}
+				}
+			}
+		}
+		if k == "business_hours" {
+			if _, ok := v.(map[string]any); !ok {
+				return &ValidationError{Field: "settings.business_hours", Reason: "a business-hours object {timezone, weekly, holidays}"}
+			}
+		}
+		cfg.Settings[k] = v
+	}
+	return nil
+}

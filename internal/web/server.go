@@ -24,6 +24,7 @@ import (
 	"github.com/parleyhq/parley/internal/ingress"
 	"github.com/parleyhq/parley/internal/realtime"
 	"github.com/parleyhq/parley/internal/routing"
+	"github.com/parleyhq/parley/internal/script"
 	"github.com/parleyhq/parley/internal/store"
 )
 
@@ -62,22 +63,25 @@ type Options struct {
 
 // Deps are the components the handlers use.
 type Deps struct {
-	DB        *store.DB
-	Accounts  *account.Service
-	Inbox     *inbox.Service
-	Points    *channel.Points
-	Registry  *channel.Registry
-	Skills    *routing.Skills
-	Router    *routing.Router
-	Templates *channel.Templates
-	Hub       *realtime.Hub
-	Blobs     *blob.FileStore
-	Ingress   *ingress.Service
-	Content   ContentService
-	Metrics   prometheus.Registerer
-	Gatherer  prometheus.Gatherer
-	Logger    *slog.Logger
-	Now       func() time.Time
+	DB       *store.DB
+	Accounts *account.Service
+	Inbox    *inbox.Service
+	Points   *channel.Points
+	Registry *channel.Registry
+	Skills   *routing.Skills
+	Router   *routing.Router
+	Scripts  *script.Store
+	// ScriptEngine compiles and dry-runs scripts for the test action.
+	ScriptEngine *script.Engine
+	Templates    *channel.Templates
+	Hub          *realtime.Hub
+	Blobs        *blob.FileStore
+	Ingress      *ingress.Service
+	Content      ContentService
+	Metrics      prometheus.Registerer
+	Gatherer     prometheus.Gatherer
+	Logger       *slog.Logger
+	Now          func() time.Time
 }
 
 // Server serves HTTP.
@@ -175,6 +179,14 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /api/v1/routing/next", s.authed(s.requestNextCase))
 	s.handle("POST /api/v1/cases/{id}/transfer", s.authed(s.transferCase))
 	s.handle("GET /api/v1/queues", s.supervisor(s.listQueues))
+	s.handle("GET /api/v1/scripts", s.supervisor(s.listScripts))
+	s.handle("POST /api/v1/scripts", s.admin(s.createScript))
+	s.handle("GET /api/v1/scripts/{id}", s.supervisor(s.getScript))
+	s.handle("PUT /api/v1/scripts/{id}", s.admin(s.updateScript))
+	s.handle("DELETE /api/v1/scripts/{id}", s.admin(s.deleteScript))
+	s.handle("GET /api/v1/scripts/{id}/versions", s.supervisor(s.listScriptVersions))
+	s.handle("GET /api/v1/scripts/{id}/versions/{n}", s.supervisor(s.getScriptVersion))
+	s.handle("POST /api/v1/scripts/{id}/test", s.admin(s.testScript))
 
 	s.handle("GET /api/v1/points-of-contact", s.authed(s.listPoints))
 	s.handle("POST /api/v1/points-of-contact", s.admin(s.createPoint))
