@@ -265,3 +265,16 @@ func (r *Registry) Proactive(channelType string) Proactive {
 	}
 	return ProactiveAllowed
 }
+
+// MaxAttachments tells the most files one outbound message may carry on a
+// channel type (limited false: no limit).
+func (r *Registry) MaxAttachments(channelType string) (int, bool) {
+	a, ok := r.Get(channelType)
+	if !ok {
+		return 0, false
+	}
+	if p, ok := a.(AttachmentPolicy); ok {
+		return p.MaxAttachments(), true
+	}
+	return 0, false
+}

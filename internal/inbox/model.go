@@ -73,6 +73,15 @@ func (e *TransitionError) Error() string {
 	return fmt.Sprintf("a %s case cannot become %s (allowed: %v)", e.From, e.To, e.Allowed)
 }
 
+// UnreachableError: the platform said this customer can no longer be
+// messaged (blocked the bot, unsubscribed) and they have not written since
+// → 409.
+type UnreachableError struct{ Reason string }
+
+func (e *UnreachableError) Error() string {
+	return "the customer cannot be reached on this channel until they write again (" + e.Reason + ")"
+}
+
 // WindowError is a send the channel's reply window forbids → 409.
 type WindowError struct {
 	Window *channel.WindowView

@@ -151,6 +151,25 @@ func (s *Service) insertOutbound(ctx context.Context, tx *store.Tx, c *Case, aut
 	if optedOut > 0 {
 		return nil, ErrOptedOut
 	}
+	var markedAt sql.NullInt64
+	var why string
+	err := tx.QueryRowContext(ctx, `SELECT u.marked_at, u.reason FROM contact_unreachable u JOIN threads t ON t.point_of_contact_id = u.point_of_contact_id AND t.external_id = u.address
+		WHERE t.id = ?`, c.ThreadID).Scan(&markedAt, &why)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	// Unreachable until the customer writes again.
+	if markedAt.Valid && (c.LastInboundAt == nil || store.Micros(*c.LastInboundAt) <= markedAt.Int64) {
+		return nil, &UnreachableError{Reason: why}
+	}
+	if s.channels != nil && len(in.Files) > 0 {
+		if n, limited := s.channels.MaxAttachments(c.ChannelType); limited && len(in.Files) > n {
+			if n == 0 {
+				return nil, &ValidationError{"attachments", fmt.Sprintf("%s does not take attachments from a business: send the file as a link in the text", c.ChannelType)}
+			}
+			return nil, &ValidationError{"attachments", fmt.Sprintf("%s takes at most %d attachment(s) per message", c.ChannelType, n)}
+		}
+	}
 	m := &Message{ID: store.NewID(), CaseID: c.ID, ThreadID: c.ThreadID, PointOfContactID: c.PointOfContactID, Direction: Outbound,
 		Author: author, Text: in.Text, Content: nilIfNull(in.Content), Status: MsgPending, CreatedAt: now, Attachments: []Attachment{}, workspaceID: c.workspaceID}
 	if in.Template != nil {
@@ -475,6 +494,20 @@ func (s *Service) MarkFailed(ctx context.Context, tx *store.Tx, messageID, reaso
 		return err
 	}
 	return s.messageEvent(ctx, tx, messageID, nil)
+}
+
+// MarkUnreachable records that the recipient of a message can no longer be
+// messaged on its point of contact (in the outbox's transaction).
+func (s *Service) MarkUnreachable(ctx context.Context, tx *store.Tx, messageID, reason string) error {
+	var ws, poc, address string
+	err := tx.QueryRowContext(ctx, `SELECT m.workspace_id, m.point_of_contact_id, t.external_id FROM messages m JOIN threads t ON t.id = m.thread_id WHERE m.id = ?`, messageID).
+		Scan(&ws, &poc, &address)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO contact_unreachable (workspace_id, point_of_contact_id, address, reason, marked_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (point_of_contact_id, address) DO UPDATE SET reason = excluded.reason, marked_at = excluded.marked_at`, ws, poc, address, reason, store.Micros(s.now()))
+	return err
 }
 
 // ValidateContent checks inbound canonical content with the content policy.

@@ -60,6 +60,9 @@ type ReplyOutcome struct {
 type ChannelPolicies interface {
 	ViewWindow(channelType string, lastInbound *time.Time, now time.Time) *channel.WindowView
 	Proactive(channelType string) channel.Proactive
+	// MaxAttachments is the most files one message may carry on a channel
+	// type; limited is false when there is no limit.
+	MaxAttachments(channelType string) (n int, limited bool)
 }
 
 // TemplateLookup finds a point of contact's stored message template.

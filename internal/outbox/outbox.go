@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
 
 	"github.com/parleyhq/parley/internal/channel"
 	"github.com/parleyhq/parley/internal/store"
@@ -40,6 +41,32 @@ type Messages interface {
 	MarkSent(ctx context.Context, tx *store.Tx, messageID, platformMessageID string) error
 	MarkRetrying(ctx context.Context, tx *store.Tx, messageID, reason string) error
 	MarkFailed(ctx context.Context, tx *store.Tx, messageID, reason string) error
+}
+
+// limiter is the pace of one point of contact's sends.
+func (w *Worker) limiter(pocID string, r channel.Rate) *rate.Limiter {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.limiters == nil {
+		w.limiters = map[string]*rate.Limiter{}
+	}
+	l := w.limiters[pocID]
+	if l == nil {
+		burst := max(r.Burst, 1)
+		limit := rate.Limit(r.PerSecond)
+		if r.PerSecond <= 0 {
+			limit = rate.Inf
+		}
+		l = rate.NewLimiter(limit, burst)
+		w.limiters[pocID] = l
+	}
+	return l
+}
+
+// UnreachableMarker records that a platform called a recipient unreachable
+// (SendError.Unreachable), so later sends are refused before queueing.
+type UnreachableMarker interface {
+	MarkUnreachable(ctx context.Context, tx *store.Tx, messageID, reason string) error
 }
 
 // Points loads the point of contact a message goes out on.
@@ -78,6 +105,9 @@ type Options struct {
 type Worker struct {
 	o    Options
 	wake chan struct{}
+
+	mu       sync.Mutex
+	limiters map[string]*rate.Limiter // point of contact → its platform's pace
 
 	sent, failed, retried prometheus.Counter
 	latency               prometheus.Histogram
@@ -280,6 +310,13 @@ func (w *Worker) send(ctx context.Context, c claimed) error {
 	if !ok || !canSend {
 		return &channel.SendError{Reason: fmt.Sprintf("channel type %q cannot send messages", poc.Type)}
 	}
+	if rl, ok := adapter.(channel.RateLimiter); ok {
+		// Pace sends per point of contact at the platform's rate (on this
+		// node), so the platform's 429 stays the exception.
+		if err := w.limiter(poc.ID, rl.RateLimit()).Wait(ctx); err != nil {
+			return err
+		}
+	}
 	sctx, cancel := context.WithTimeout(ctx, w.o.SendTimeout)
 	start := time.Now()
 	res, err := sender.Send(sctx, &poc, msg)
@@ -331,6 +368,11 @@ func (w *Worker) recordFailure(ctx context.Context, c claimed, sendErr error) er
 				return err
 			}
 			tx.AfterCommit(func() { w.failed.Inc(); w.Wake() })
+			if um, ok := w.o.Messages.(UnreachableMarker); ok && se.Unreachable {
+				if err := um.MarkUnreachable(ctx, tx, c.messageID, reason); err != nil {
+					return err
+				}
+			}
 			return w.o.Messages.MarkFailed(ctx, tx, c.messageID, reason)
 		}
 		delay := w.backoff(c.attempts)

@@ -69,6 +69,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var (
 		te  *inbox.TransitionError
 		we  *inbox.WindowError
+		ue  *inbox.UnreachableError
 		ive *inbox.ValidationError
 		ave *account.ValidationError
 		cve *channel.ValidationError
@@ -80,6 +81,8 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		problem(w, http.StatusNotFound, "not found")
+	case errors.As(err, &ue):
+		problem(w, http.StatusConflict, ue.Error())
 	case errors.As(err, &we):
 		writeProblem(w, Problem{Status: http.StatusConflict, Title: "Outside the reply window", Detail: we.Reason, ReplyWindow: we.Window})
 	case errors.Is(err, inbox.ErrProactiveNotAllowed), errors.Is(err, inbox.ErrOptedOut):
