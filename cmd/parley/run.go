@@ -312,7 +312,7 @@ func sandboxCommand(ctx context.Context, args []string, getenv func(string) stri
 	fs := flag.NewFlagSet("sandbox "+verb, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	base := fs.String("url", env(getenv, "PARLEY_URL", "http://127.0.0.1:8080"), "the running Parley (PARLEY_URL)")
-	ch := fs.String("channel", "whatsapp", "whatsapp, messenger or instagram_direct")
+	ch := fs.String("channel", "whatsapp", "the channel type: whatsapp, messenger, instagram_direct, telegram, viber, slack, teams, x_dm, google_business_messages, line, apple_messages, sms or email")
 	from := fs.String("from", "", "send: the customer's id on the platform (a phone number on WhatsApp)")
 	name := fs.String("name", "", "send: the customer's display name")
 	text := fs.String("text", "", "send: what the customer writes")

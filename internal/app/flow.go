@@ -130,10 +130,34 @@ func (f *flow) process(ctx context.Context, batch []inbox.FlowNotice) {
 		}
 	}
 	now := f.now().UTC()
+	// Most messages land on a case that is already queued or with its
+	// agent and need nothing: find them with a read, so the single SQLite
+	// writer is taken only for cases that change.
+	var work []int
+	for i, n := range batch {
+		if skip[i] || n.NewCase || n.Reopened {
+			work = append(work, i)
+			continue
+		}
+		var state, slaState string
+		var lastReply sql.NullInt64
+		err := f.db.QueryRowContext(ctx, `SELECT routing_state, sla_state, last_reply_at FROM cases WHERE id = ?`, n.CaseID).Scan(&state, &slaState, &lastReply)
+		if err != nil {
+			work = append(work, i) // let the transaction find out
+			continue
+		}
+		if state == routing.StatePending || (lastReply.Valid && slaState != routing.SLARunning && slaState != routing.SLAWarning) {
+			work = append(work, i)
+		}
+	}
+	if len(work) == 0 {
+		return
+	}
 	kicked := map[string]bool{}
 	err := f.db.InTx(ctx, func(tx *store.Tx) error {
 		clear(kicked)
-		for i, n := range batch {
+		for _, i := range work {
+			n := batch[i]
 			if err := f.route(ctx, tx, n, skip[i], now); err != nil {
 				return err
 			}

@@ -144,6 +144,9 @@ func (a *App) startSandbox(ctx context.Context, workspaceID, adminID string) err
 	if err := a.startSMSSandbox(ctx, add); err != nil {
 		return err
 	}
+	if err := a.startSecondWaveSandboxes(ctx, add); err != nil {
+		return err
+	}
 	return a.startEmailSandbox(ctx, add)
 }
 
@@ -243,10 +246,14 @@ func (a *App) demoSite() http.Handler {
 }
 
 // signingSecret is the credential a platform signs its webhooks with: Meta's
-// app secret, or Twilio's auth token.
+// app secret, Slack's signing secret, Telegram's webhook secret token, X's
+// consumer secret, Business Messages' client token, LINE's channel secret,
+// or Twilio's and Viber's auth token.
 func signingSecret(credential func(string) string) string {
-	if v := credential("app_secret"); v != "" {
-		return v
+	for _, k := range []string{"app_secret", "signing_secret", "secret_token", "consumer_secret", "client_token", "channel_secret"} {
+		if v := credential(k); v != "" {
+			return v
+		}
 	}
 	return credential("auth_token")
 }

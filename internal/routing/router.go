@@ -313,6 +313,16 @@ func (h *heads) Pop() any {
 // who can take a case, the pick is: not having declined it, most free
 // capacity, longest idle, highest proficiency. It returns the offers made.
 func (r *Router) Route(ctx context.Context, workspaceID string) (int, error) {
+	// Nothing to do without an available agent or an offer to expire: find
+	// out with a read, so an idle router never takes the writer.
+	var busy int
+	if err := r.db.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM agent_states WHERE workspace_id = ? AND state = 'available')
+		+ (SELECT COUNT(*) FROM offers WHERE workspace_id = ? AND status = 'pending')`, workspaceID, workspaceID).Scan(&busy); err != nil {
+		return 0, err
+	}
+	if busy == 0 {
+		return 0, nil
+	}
 	var made []offerMade
 	err := r.db.InTx(ctx, func(tx *store.Tx) error {
 		made = made[:0]
