@@ -354,7 +354,7 @@ func (a *App) Run(ctx context.Context) error {
 			wg.Wait()
 			return fmt.Errorf("demo data: %w", err)
 		}
-		fmt.Fprintf(a.stdout, "Sandbox: chat as a website visitor at %s/demo/site, or play a WhatsApp/Messenger/Instagram customer with 'parley sandbox send' (see README).\n", a.PublicURL())
+		fmt.Fprintf(a.stdout, "Sandbox: chat as a website visitor at %s/demo/site, or play the customer on WhatsApp, Messenger, Instagram, SMS, email, Telegram, LINE, Viber, Slack, Teams, X, Apple Messages or Google Business Messages with 'parley sandbox send' (see README).\n", a.PublicURL())
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(a.listener) }()
