@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/parleyhq/parley/internal/account"
+	"github.com/parleyhq/parley/internal/automation"
 	"github.com/parleyhq/parley/internal/blob"
 	"github.com/parleyhq/parley/internal/channel"
 	"github.com/parleyhq/parley/internal/channel/apple"
@@ -101,6 +102,7 @@ type App struct {
 	Skills     *routing.Skills
 	Router     *routing.Router
 	Scripts    *script.Store
+	Automation *automation.Engine
 	Templates  *channel.Templates
 	Ingress    *ingress.Service
 	Outbox     *outbox.Worker
@@ -115,6 +117,7 @@ type App struct {
 	registry   *channel.Registry
 	chat       *chat.Adapter
 	flow       *flow
+	tap        *automationTap
 	demoChatID string
 }
 
@@ -231,7 +234,8 @@ func (a *App) build(ctx context.Context, stdout io.Writer) error {
 	a.Points = channel.NewPoints(a.DB, box, registry, cfg.Now)
 	a.Skills = routing.NewSkills(a.DB, cfg.Now)
 	a.Skills.Hours = validateHours
-	a.Router = routing.New(routing.Options{DB: a.DB, Now: cfg.Now, Publisher: a.Hub, Logger: a.log, Hours: businessClock, Tick: cfg.RoutingTick})
+	a.tap = &automationTap{next: a.Hub, engine: func() *automation.Engine { return a.Automation }}
+	a.Router = routing.New(routing.Options{DB: a.DB, Now: cfg.Now, Publisher: a.tap, Logger: a.log, Hours: businessClock, Tick: cfg.RoutingTick})
 	a.flow = newFlow(a.DB, a.Points, a.Router, a.log, cfg.Now)
 	engine := &script.Engine{Bots: &script.HTTPBots{Client: netguard.Client(10*time.Second, cfg.AllowPrivateFetch), Lookup: botDirectory, Now: cfg.Now}}
 	a.Scripts = script.NewStore(a.DB, engine, cfg.Now)
@@ -240,15 +244,19 @@ func (a *App) build(ctx context.Context, stdout io.Writer) error {
 		MaxAttempts: cfg.MaxAttempts, BaseBackoff: cfg.BaseBackoff, MaxBackoff: cfg.MaxBackoff, Lease: cfg.Lease, Poll: cfg.Poll, Registerer: reg})
 	contentPolicy := newContentPolicy(registry)
 	replySetsPending := !cfg.ReplyKeepsStatus
-	a.Inbox = inbox.New(inbox.Options{DB: a.DB, Now: cfg.Now, Publisher: a.Hub, Waker: a.Outbox, Content: contentPolicy, Logger: a.log, ReplySetsPending: &replySetsPending,
+	a.Inbox = inbox.New(inbox.Options{DB: a.DB, Now: cfg.Now, Publisher: a.tap, Waker: a.Outbox, Content: contentPolicy, Logger: a.log, ReplySetsPending: &replySetsPending,
 		Channels: registry, Templates: a.Templates, Flow: a.flow,
 		GroupCommit: a.DB.Dialect() == store.SQLite, Registerer: reg})
 	a.Outbox.SetMessages(a.Inbox)
+	a.Automation = automation.New(automation.Options{DB: a.DB, Now: cfg.Now, Logger: a.log, Secrets: box,
+		HTTP:     netguard.Client(10*time.Second, cfg.AllowPrivateFetch),
+		Applier:  &automationApplier{inbox: a.Inbox, router: a.Router, engine: func() *automation.Engine { return a.Automation }, tap: a.tap},
+		Notifier: emailNotifier{log: a.log, addr: cfg.Getenv("PARLEY_NOTIFY_SMTP_ADDR"), from: cfg.Getenv("PARLEY_NOTIFY_FROM")}})
 	a.flow.scripts = &scriptRunner{db: a.DB, scripts: a.Scripts, engine: engine, inbox: a.Inbox, router: a.Router, log: a.log, now: cfg.Now}
 	blobs := mustBlobs(cfg.DataDir)
 	a.Ingress = ingress.New(ingress.Options{Inbox: a.Inbox, Registry: registry, Blobs: blobs,
 		Fetch: netguard.Client(60*time.Second, cfg.AllowPrivateFetch), ValidateContent: true})
-	a.Web = web.New(web.Deps{DB: a.DB, Accounts: a.Accounts, Inbox: a.Inbox, Points: a.Points, Registry: registry, Skills: a.Skills, Router: a.Router, Scripts: a.Scripts, ScriptEngine: engine, Templates: a.Templates, Hub: a.Hub,
+	a.Web = web.New(web.Deps{DB: a.DB, Accounts: a.Accounts, Inbox: a.Inbox, Points: a.Points, Registry: registry, Skills: a.Skills, Router: a.Router, Scripts: a.Scripts, ScriptEngine: engine, Automation: a.Automation, Templates: a.Templates, Hub: a.Hub,
 		Blobs: blobs, Ingress: a.Ingress, Content: contentService(contentPolicy, cfg.AllowPrivateFetch),
 		Metrics: reg, Gatherer: reg, Logger: a.log, Now: cfg.Now},
 		web.Options{PublicURL: a.cfg.PublicURL, MaxBodyBytes: cfg.MaxBodyBytes, FileKey: box.DeriveKey("file-urls")})
@@ -317,6 +325,8 @@ func (a *App) Run(ctx context.Context) error {
 	run("router", a.Router.Run)
 	run("flow", a.flow.Run)
 	run("sla", a.runSLA)
+	run("automation", a.Automation.Run)
+	run("automation-rules", func(ctx context.Context) error { return a.tap.watchRules(ctx, a.DB) })
 	for _, typ := range a.registry.Types() {
 		adapter, _ := a.registry.Get(typ)
 		runner, ok := adapter.(channel.Runner)

@@ -531,6 +531,15 @@ func (s *Server) updateCase(w http.ResponseWriter, r *http.Request, u *account.U
 	if !s.decodeJSON(w, r, &p) {
 		return
 	}
+	if p.Status != nil && *p.Status == inbox.StatusClosed && s.Automation != nil {
+		// "Before case closed" rules run first (and must not run inside
+		// the closing transaction).
+		if c, err := s.Inbox.GetCase(r.Context(), u, r.PathValue("id")); err == nil && c.Status != inbox.StatusClosed {
+			if err := s.Automation.BeforeClose(r.Context(), u.WorkspaceID, c.ID); err != nil {
+				s.log.Warn("before-close rules failed", "case", c.ID, "err", err)
+			}
+		}
+	}
 	c, err := s.Inbox.UpdateCase(r.Context(), u, r.PathValue("id"), p)
 	if err == nil && s.Router != nil {
 		if p.AssigneeID != nil {

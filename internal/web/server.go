@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/parleyhq/parley/internal/account"
+	"github.com/parleyhq/parley/internal/automation"
 	"github.com/parleyhq/parley/internal/blob"
 	"github.com/parleyhq/parley/internal/channel"
 	"github.com/parleyhq/parley/internal/inbox"
@@ -71,6 +72,8 @@ type Deps struct {
 	Skills   *routing.Skills
 	Router   *routing.Router
 	Scripts  *script.Store
+	// Automation runs workflow rules (and before-close rules on closing).
+	Automation *automation.Engine
 	// ScriptEngine compiles and dry-runs scripts for the test action.
 	ScriptEngine *script.Engine
 	Templates    *channel.Templates
@@ -179,6 +182,12 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /api/v1/routing/next", s.authed(s.requestNextCase))
 	s.handle("POST /api/v1/cases/{id}/transfer", s.authed(s.transferCase))
 	s.handle("GET /api/v1/queues", s.supervisor(s.listQueues))
+	s.handle("GET /api/v1/automation/rules", s.supervisor(s.listRules))
+	s.handle("POST /api/v1/automation/rules", s.admin(s.createRule))
+	s.handle("GET /api/v1/automation/rules/{id}", s.supervisor(s.getRule))
+	s.handle("PUT /api/v1/automation/rules/{id}", s.admin(s.updateRule))
+	s.handle("DELETE /api/v1/automation/rules/{id}", s.admin(s.deleteRule))
+	s.handle("GET /api/v1/cases/{id}/automation", s.authed(s.caseAutomationJobs))
 	s.handle("GET /api/v1/scripts", s.supervisor(s.listScripts))
 	s.handle("POST /api/v1/scripts", s.admin(s.createScript))
 	s.handle("GET /api/v1/scripts/{id}", s.supervisor(s.getScript))
