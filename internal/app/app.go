@@ -47,6 +47,7 @@ import (
 	"github.com/parleyhq/parley/internal/script"
 	"github.com/parleyhq/parley/internal/secret"
 	"github.com/parleyhq/parley/internal/store"
+	"github.com/parleyhq/parley/internal/ui"
 	"github.com/parleyhq/parley/internal/web"
 )
 
@@ -103,6 +104,7 @@ type App struct {
 	Router     *routing.Router
 	Scripts    *script.Store
 	Automation *automation.Engine
+	UI         *ui.Handler
 	Templates  *channel.Templates
 	Ingress    *ingress.Service
 	Outbox     *outbox.Worker
@@ -261,6 +263,10 @@ func (a *App) build(ctx context.Context, stdout io.Writer) error {
 		Metrics: reg, Gatherer: reg, Logger: a.log, Now: cfg.Now},
 		web.Options{PublicURL: a.cfg.PublicURL, MaxBodyBytes: cfg.MaxBodyBytes, FileKey: box.DeriveKey("file-urls")})
 	a.Inbox.SetAttachmentSigner(a.Web)
+	if a.UI, err = ui.New(ui.Deps{DB: a.DB, Accounts: a.Accounts, Inbox: a.Inbox, Points: a.Points, Skills: a.Skills, Router: a.Router,
+		Templates: a.Templates, Registry: registry, Logger: a.log, Now: cfg.Now}, ui.Options{PublicURL: a.cfg.PublicURL}); err != nil {
+		return err
+	}
 	a.chat.SetIngestor(a.Ingress)
 	if a.DB.Dialect() == store.Postgres {
 		a.bridge = realtime.NewPGBridge(a.DB.URL(), a.Hub, a.nodeID, a.log)
@@ -293,6 +299,8 @@ func (a *App) Handler() http.Handler {
 		mux.HandleFunc("GET /sandbox/{channel}/phone", a.sandboxPhone)
 		mux.Handle("/demo/site", a.demoSite())
 	}
+	mux.Handle("/ui/", a.UI)
+	mux.Handle("GET /{$}", http.RedirectHandler("/ui/", http.StatusSeeOther))
 	mux.Handle("/", a.Web.Handler())
 	return mux
 }

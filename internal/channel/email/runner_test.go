@@ -175,7 +175,15 @@ func TestIMAPRunnerRetriesAfterIngestFailure(t *testing.T) {
 	if evs[0].Subject != "retry me" {
 		t.Errorf("%+v", evs)
 	}
-	if st, _ := core.Load(context.Background(), poc.ID, StateLastUID); st != "1" {
+	// The runner saves its position just after the ingest returns: wait
+	// for it rather than race it (it failed under load in CI).
+	deadline := time.Now().Add(10 * time.Second)
+	st, _ := core.Load(context.Background(), poc.ID, StateLastUID)
+	for st != "1" && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+		st, _ = core.Load(context.Background(), poc.ID, StateLastUID)
+	}
+	if st != "1" {
 		t.Errorf("last_uid %q", st)
 	}
 }
