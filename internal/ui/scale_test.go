@@ -27,6 +27,13 @@ func scaleCases() int {
 	if n, err := strconv.Atoi(os.Getenv("PARLEY_UI_SCALE_CASES")); err == nil && n > 0 {
 		return n
 	}
+	if raceEnabled {
+		// CI runs everything under -race, where 100,000 inserts and the
+		// timed renders take over ten minutes: a smaller smoke run. The
+		// figure is measured without -race:
+		//   go test ./internal/ui -run TestInboxWith100kCases -v
+		return 5_000
+	}
 	return 100_000
 }
 
