@@ -236,7 +236,7 @@ func (a *App) build(ctx context.Context, stdout io.Writer) error {
 	a.Points = channel.NewPoints(a.DB, box, registry, cfg.Now)
 	a.Skills = routing.NewSkills(a.DB, cfg.Now)
 	a.Skills.Hours = validateHours
-	a.tap = &automationTap{next: a.Hub, engine: func() *automation.Engine { return a.Automation }}
+	a.tap = &automationTap{next: a.Hub, engine: func() *automation.Engine { return a.Automation }, wake: make(chan struct{}, 1)}
 	a.Router = routing.New(routing.Options{DB: a.DB, Now: cfg.Now, Publisher: a.tap, Logger: a.log, Hours: businessClock, Tick: cfg.RoutingTick})
 	a.flow = newFlow(a.DB, a.Points, a.Router, a.log, cfg.Now)
 	engine := &script.Engine{Bots: &script.HTTPBots{Client: netguard.Client(10*time.Second, cfg.AllowPrivateFetch), Lookup: botDirectory, Now: cfg.Now}}
@@ -334,6 +334,7 @@ func (a *App) Run(ctx context.Context) error {
 	run("flow", a.flow.Run)
 	run("sla", a.runSLA)
 	run("automation", a.Automation.Run)
+	run("automation-events", a.tap.run)
 	run("automation-rules", func(ctx context.Context) error { return a.tap.watchRules(ctx, a.DB) })
 	for _, typ := range a.registry.Types() {
 		adapter, _ := a.registry.Get(typ)

@@ -122,6 +122,8 @@ type automationTap struct {
 	rules atomic.Bool
 	mu    sync.Mutex
 	depth map[string]int // case → depth of the rule changing it now
+	queue []automation.Event
+	wake  chan struct{}
 }
 
 func (t *automationTap) setDepth(caseID string, d int) {
@@ -146,17 +148,44 @@ func (t *automationTap) Publish(events ...realtime.Event) {
 	if !t.rules.Load() {
 		return
 	}
+	// Matching rules and writing jobs is database work: it runs on the
+	// tap's own goroutine, not in the committing transaction's hook (the
+	// ingest batcher's).
+	var evs []automation.Event
+	t.mu.Lock()
 	for _, e := range events {
-		ev, ok := triggerOf(e)
-		if !ok {
-			continue
+		if ev, ok := triggerOf(e); ok {
+			ev.Depth = t.depth[e.CaseID]
+			evs = append(evs, ev)
+		}
+	}
+	t.queue = append(t.queue, evs...)
+	t.mu.Unlock()
+	if len(evs) > 0 {
+		select {
+		case t.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// run hands queued events to the engine until ctx ends.
+func (t *automationTap) run(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.wake:
 		}
 		t.mu.Lock()
-		ev.Depth = t.depth[e.CaseID]
+		batch := t.queue
+		t.queue = nil
 		t.mu.Unlock()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		_ = t.engine().Handle(ctx, ev)
-		cancel()
+		for _, ev := range batch {
+			hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			_ = t.engine().Handle(hctx, ev)
+			cancel()
+		}
 	}
 }
 

@@ -406,12 +406,7 @@ func (r *Router) agents(ctx context.Context, workspaceID, only string) ([]Agent,
 	}
 	for id, l := range loads {
 		if i, ok := index[id]; ok {
-			out[i].Load = l.held
-			out[i].Load.Total += l.offers.Total
-			out[i].Load.Chat += l.offers.Chat
-			out[i].Load.Messaging += l.offers.Messaging
-			out[i].Load.Email += l.offers.Email
-			out[i].Load.Social += l.offers.Social
+			out[i].Load = l.all()
 			out[i].Offers = l.offers.Total
 		}
 	}
@@ -439,6 +434,12 @@ func (r *Router) agents(ctx context.Context, workspaceID, only string) ([]Agent,
 // load is what an agent holds: active assigned cases and pending offers.
 type load struct {
 	held, offers Capacity
+}
+
+// all is what counts against capacity: cases held plus offers open.
+func (l load) all() Capacity {
+	return Capacity{Chat: l.held.Chat + l.offers.Chat, Messaging: l.held.Messaging + l.offers.Messaging, Email: l.held.Email + l.offers.Email,
+		Social: l.held.Social + l.offers.Social, Total: l.held.Total + l.offers.Total}
 }
 
 // activeStatuses are the statuses that take an agent's capacity. A pending

@@ -523,12 +523,7 @@ func (r *Router) candidates(ctx context.Context, tx *store.Tx, workspaceID strin
 	}
 	for id, l := range loads {
 		if a := byID[id]; a != nil {
-			a.load = l.held
-			a.load.Chat += l.offers.Chat
-			a.load.Messaging += l.offers.Messaging
-			a.load.Email += l.offers.Email
-			a.load.Social += l.offers.Social
-			a.load.Total += l.offers.Total
+			a.load = l.all()
 		}
 	}
 	return out, nil
