@@ -264,7 +264,8 @@ func (a *App) build(ctx context.Context, stdout io.Writer) error {
 		web.Options{PublicURL: a.cfg.PublicURL, MaxBodyBytes: cfg.MaxBodyBytes, FileKey: box.DeriveKey("file-urls")})
 	a.Inbox.SetAttachmentSigner(a.Web)
 	if a.UI, err = ui.New(ui.Deps{DB: a.DB, Accounts: a.Accounts, Inbox: a.Inbox, Points: a.Points, Skills: a.Skills, Router: a.Router,
-		Templates: a.Templates, Registry: registry, Logger: a.log, Now: cfg.Now}, ui.Options{PublicURL: a.cfg.PublicURL}); err != nil {
+		Templates: a.Templates, Registry: registry, Scripts: a.Scripts, ScriptEngine: engine, Automation: a.Automation,
+		Logger: a.log, Now: cfg.Now}, ui.Options{PublicURL: a.cfg.PublicURL}); err != nil {
 		return err
 	}
 	a.chat.SetIngestor(a.Ingress)

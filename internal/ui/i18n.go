@@ -27,17 +27,33 @@ type catalog struct {
 
 type catalogs map[string]catalog
 
-// loadCatalogs reads i18n/<lang>.json for every language.
+// loadCatalogs reads i18n/<lang>.json and every i18n/<area>.<lang>.json for
+// every language (one file per area of the UI keeps parallel work apart). A
+// key defined twice for one language is an error.
 func loadCatalogs(fsys fs.FS) (catalogs, error) {
 	raw := map[string]map[string]string{}
 	for _, lang := range languageList() {
-		b, err := fs.ReadFile(fsys, "i18n/"+lang+".json")
+		names, err := fs.Glob(fsys, "i18n/*."+lang+".json")
 		if err != nil {
 			return nil, err
 		}
+		names = append([]string{"i18n/" + lang + ".json"}, names...)
 		m := map[string]string{}
-		if err := json.Unmarshal(b, &m); err != nil {
-			return nil, fmt.Errorf("ui: catalog %s: %w", lang, err)
+		for _, name := range names {
+			b, err := fs.ReadFile(fsys, name)
+			if err != nil {
+				return nil, err
+			}
+			part := map[string]string{}
+			if err := json.Unmarshal(b, &part); err != nil {
+				return nil, fmt.Errorf("ui: catalog %s: %w", name, err)
+			}
+			for k, v := range part {
+				if _, dup := m[k]; dup {
+					return nil, fmt.Errorf("ui: catalog %s: key %q defined twice", name, k)
+				}
+				m[k] = v
+			}
 		}
 		raw[lang] = m
 	}

@@ -32,9 +32,11 @@ import (
 	"time"
 
 	"github.com/parleyhq/parley/internal/account"
+	"github.com/parleyhq/parley/internal/automation"
 	"github.com/parleyhq/parley/internal/channel"
 	"github.com/parleyhq/parley/internal/inbox"
 	"github.com/parleyhq/parley/internal/routing"
+	"github.com/parleyhq/parley/internal/script"
 	"github.com/parleyhq/parley/internal/store"
 )
 
@@ -71,8 +73,13 @@ type Deps struct {
 	Registry *channel.Registry
 	// Moderation (optional) hides messages.
 	Moderation Moderation
-	Logger     *slog.Logger
-	Now        func() time.Time
+	// Scripts and ScriptEngine (optional) back the script editor and its
+	// test run; Automation (optional) the automation rules pages.
+	Scripts      *script.Store
+	ScriptEngine *script.Engine
+	Automation   *automation.Engine
+	Logger       *slog.Logger
+	Now          func() time.Time
 }
 
 // Options are the UI's settings.
@@ -95,10 +102,22 @@ type Handler struct {
 	handler http.Handler
 }
 
-// pageNames are the page templates; each defines "content" and is executed
-// through "layout". Partials (fragments) live in the other files.
-func pageNames() []string {
-	return []string{"login", "inbox", "case", "contact", "supervisor", "points", "skills", "users", "reports", "error"}
+// pageNames are the page templates: every templates/<name>.html whose name
+// does not start with "_". Each defines "content" and is executed through
+// "layout"; partials (fragments) live in the "_" files.
+func pageNames() ([]string, error) {
+	paths, err := fs.Glob(files, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, p := range paths {
+		name := strings.TrimSuffix(path.Base(p), ".html")
+		if !strings.HasPrefix(name, "_") {
+			out = append(out, name)
+		}
+	}
+	return out, nil
 }
 
 // New builds the UI: it parses every template once per language.
@@ -151,10 +170,14 @@ func (h *Handler) parseTemplates() error {
 	if err != nil {
 		return err
 	}
+	names, err := pageNames()
+	if err != nil {
+		return err
+	}
 	h.pages = map[string]map[string]*template.Template{}
 	for _, lang := range languageList() {
 		h.pages[lang] = map[string]*template.Template{}
-		for _, name := range pageNames() {
+		for _, name := range names {
 			t, err := base.Clone()
 			if err != nil {
 				return err
@@ -173,6 +196,9 @@ func (h *Handler) parseTemplates() error {
 func (h *Handler) p(elem ...string) string {
 	return h.o.Prefix + "/" + strings.TrimPrefix(path.Join(elem...), "/")
 }
+
+// route registers a handler under the UI's prefix ("GET /inbox").
+type route func(pattern string, fn http.HandlerFunc)
 
 func (h *Handler) routes(mux *http.ServeMux) {
 	handle := func(pattern string, fn http.HandlerFunc) {
@@ -227,6 +253,11 @@ func (h *Handler) routes(mux *http.ServeMux) {
 	handle("GET /admin/users", h.admin(h.usersPage))
 	handle("POST /admin/users", h.admin(h.createUser))
 	handle("POST /admin/users/{id}", h.admin(h.updateUser))
+
+	// Each area of the UI registers its own pages.
+	h.configRoutes(handle)
+	h.agentRoutes(handle)
+	h.peopleRoutes(handle)
 }
 
 // securityHeaders: no framing, no sniffing, no referrer, and a strict
