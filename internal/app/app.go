@@ -247,7 +247,7 @@ func (a *App) build(ctx context.Context, stdout io.Writer) error {
 	contentPolicy := newContentPolicy(registry)
 	replySetsPending := !cfg.ReplyKeepsStatus
 	a.Inbox = inbox.New(inbox.Options{DB: a.DB, Now: cfg.Now, Publisher: a.tap, Waker: a.Outbox, Content: contentPolicy, Logger: a.log, ReplySetsPending: &replySetsPending,
-		Channels: registry, Templates: a.Templates, Flow: a.flow,
+		Channels: registry, Templates: a.Templates, Flow: a.flow, Moderators: moderators{points: a.Points, registry: registry},
 		GroupCommit: a.DB.Dialect() == store.SQLite, Registerer: reg})
 	a.Outbox.SetMessages(a.Inbox)
 	a.Automation = automation.New(automation.Options{DB: a.DB, Now: cfg.Now, Logger: a.log, Secrets: box,

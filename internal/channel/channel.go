@@ -145,6 +145,10 @@ type InboundEvent struct {
 	// Automated marks bounces and auto-replies: stored on the thread they
 	// belong to when known, but never opening or reopening a case.
 	Automated bool
+	// Public marks a message everyone can see on the platform (a comment
+	// on a post) rather than a private one; only public messages can be
+	// hidden, deleted or liked.
+	Public bool
 
 	// For delivery receipts of our outbound messages.
 	StatusMessageID string // our message id or the platform's id for it
@@ -433,6 +437,41 @@ func RetryAfter(v string, now time.Time) time.Duration {
 // creation: creating a point of contact does not need the platform.
 type WebhookRegistrar interface {
 	RegisterWebhook(ctx context.Context, poc *PointOfContact, webhookURL string) error
+}
+
+// ModerationAction is something a business does to a customer's public
+// message on its platform (MISSION §1: hide, delete, like).
+type ModerationAction string
+
+const (
+	ModerationHide   ModerationAction = "hide"
+	ModerationUnhide ModerationAction = "unhide"
+	ModerationDelete ModerationAction = "delete"
+	ModerationLike   ModerationAction = "like"
+	ModerationUnlike ModerationAction = "unlike"
+)
+
+// ModerationActions lists every action (a new slice each call).
+func ModerationActions() []ModerationAction {
+	return []ModerationAction{ModerationHide, ModerationUnhide, ModerationDelete, ModerationLike, ModerationUnlike}
+}
+
+// ModerationRequest names the message to act on.
+type ModerationRequest struct {
+	Action            ModerationAction
+	MessageID         string // Parley's id
+	PlatformMessageID string
+	ThreadExternalID  string
+	AuthorID          string // the customer's platform id
+}
+
+// Moderator acts on public messages on the platform. Moderates tells
+// whether this point of contact offers the action at all (a platform
+// without "like" answers false, and the core refuses with 409 before any
+// call). Moderate returns nil or a *SendError with the platform's reason.
+type Moderator interface {
+	Moderates(poc *PointOfContact, action ModerationAction) bool
+	Moderate(ctx context.Context, poc *PointOfContact, req ModerationRequest) error
 }
 
 // AttachmentPolicy limits the files one outbound message may carry (LINE

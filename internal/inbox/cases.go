@@ -239,9 +239,9 @@ func (s *Service) ListCases(ctx context.Context, u *account.User, f CaseFilter) 
 		args = append(args, strings.ToLower(f.Tag))
 	}
 	if f.Text != "" {
-		like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(f.Text)) + "%"
-		where = append(where, `(LOWER(c.subject) LIKE ? ESCAPE '\' OR LOWER(k.name) LIKE ? ESCAPE '\' OR EXISTS (SELECT 1 FROM messages m WHERE m.case_id = c.id AND LOWER(m.text) LIKE ? ESCAPE '\'))`)
-		args = append(args, like, like, like)
+		cond, a := s.textCondition(u.WorkspaceID, f.Text)
+		where = append(where, cond)
+		args = append(args, a...)
 	}
 	if f.CreatedAfter != nil {
 		where = append(where, "c.created_at >= ?")

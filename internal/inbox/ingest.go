@@ -165,7 +165,10 @@ func (s *Service) ingestMessage(ctx context.Context, tx *store.Tx, tc *ingestCac
 	}
 	m := &Message{ID: store.NewID(), CaseID: res.CaseID, ThreadID: res.ThreadID, PointOfContactID: poc.ID, Direction: Inbound,
 		Author: Author{Type: "contact", ID: res.ContactID}, Text: text, Reaction: ev.Reaction, ReplyToPlatformID: emptyNil(ev.ReplyToPlatformID), Content: ev.Content, Status: MsgReceived, CreatedAt: now,
-		PlatformMessageID: &ev.PlatformMessageID, workspaceID: poc.WorkspaceID, Attachments: []Attachment{}, HTML: ev.HTML}
+		PlatformMessageID: &ev.PlatformMessageID, workspaceID: poc.WorkspaceID, Attachments: []Attachment{}, HTML: ev.HTML, Visibility: VisibilityPrivate}
+	if ev.Public {
+		m.Visibility = VisibilityPublic
+	}
 	var platformSent sql.NullInt64
 	if !ev.SentAt.IsZero() {
 		t := ev.SentAt.UTC()
@@ -176,10 +179,10 @@ func (s *Service) ingestMessage(ctx context.Context, tx *store.Tx, tc *ingestCac
 		m.Choice = outcome.Choice
 	}
 	ins, err := tx.ExecContext(ctx, `INSERT INTO messages (id, workspace_id, case_id, thread_id, point_of_contact_id, direction, author_type, author_id, text, content,
-		choice, reply_to_platform_id, reaction, html, platform_message_id, status, platform_sent_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'inbound', 'contact', ?, ?, ?, ?, ?, ?, ?, ?, 'received', ?, ?, ?)
+		choice, reply_to_platform_id, reaction, html, platform_message_id, status, platform_sent_at, visibility, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'inbound', 'contact', ?, ?, ?, ?, ?, ?, ?, ?, 'received', ?, ?, ?, ?)
 		ON CONFLICT (point_of_contact_id, direction, platform_message_id) DO NOTHING`,
 		m.ID, poc.WorkspaceID, m.CaseID, m.ThreadID, poc.ID, res.ContactID, m.Text, nullJSON(m.Content), nullJSON(m.Choice), m.ReplyToPlatformID, m.Reaction,
-		emptyNil(ev.HTML), ev.PlatformMessageID, platformSent, nowUS, nowUS)
+		emptyNil(ev.HTML), ev.PlatformMessageID, platformSent, m.Visibility, nowUS, nowUS)
 	if err != nil {
 		return err
 	}

@@ -196,16 +196,23 @@ type Message struct {
 	Reaction          string          `json:"reaction,omitempty"`
 	HTML              string          `json:"html,omitempty"`      // an email's sanitised HTML
 	Automated         bool            `json:"automated,omitempty"` // a bounce or auto-reply
-	Attachments       []Attachment    `json:"attachments"`
-	PlatformMessageID *string         `json:"platform_message_id"`
-	Status            string          `json:"status"`
-	StatusReason      string          `json:"status_reason,omitempty"`
-	CreatedAt         time.Time       `json:"created_at"`
-	PlatformSentAt    *time.Time      `json:"platform_sent_at,omitempty"`
-	SentAt            *time.Time      `json:"sent_at,omitempty"`
-	DeliveredAt       *time.Time      `json:"delivered_at,omitempty"`
-	ReadAt            *time.Time      `json:"read_at,omitempty"`
-	FailedAt          *time.Time      `json:"failed_at,omitempty"`
+	// Visibility is public (everyone on the platform sees it: a comment on
+	// a post) or private. Hidden, Deleted and Liked are the business's
+	// moderation of a public message, as done on the platform.
+	Visibility        string       `json:"visibility"`
+	Hidden            bool         `json:"hidden"`
+	Deleted           bool         `json:"deleted"`
+	Liked             bool         `json:"liked"`
+	Attachments       []Attachment `json:"attachments"`
+	PlatformMessageID *string      `json:"platform_message_id"`
+	Status            string       `json:"status"`
+	StatusReason      string       `json:"status_reason,omitempty"`
+	CreatedAt         time.Time    `json:"created_at"`
+	PlatformSentAt    *time.Time   `json:"platform_sent_at,omitempty"`
+	SentAt            *time.Time   `json:"sent_at,omitempty"`
+	DeliveredAt       *time.Time   `json:"delivered_at,omitempty"`
+	ReadAt            *time.Time   `json:"read_at,omitempty"`
+	FailedAt          *time.Time   `json:"failed_at,omitempty"`
 
 	workspaceID string
 }

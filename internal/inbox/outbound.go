@@ -171,7 +171,8 @@ func (s *Service) insertOutbound(ctx context.Context, tx *store.Tx, c *Case, aut
 		}
 	}
 	m := &Message{ID: store.NewID(), CaseID: c.ID, ThreadID: c.ThreadID, PointOfContactID: c.PointOfContactID, Direction: Outbound,
-		Author: author, Text: in.Text, Content: nilIfNull(in.Content), Status: MsgPending, CreatedAt: now, Attachments: []Attachment{}, workspaceID: c.workspaceID}
+		Author: author, Text: in.Text, Content: nilIfNull(in.Content), Status: MsgPending, CreatedAt: now, Attachments: []Attachment{}, workspaceID: c.workspaceID,
+		Visibility: VisibilityPrivate}
 	if in.Template != nil {
 		if s.templates == nil {
 			return nil, &ValidationError{"template", "templates are not available"}
@@ -256,7 +257,8 @@ func nilIfNull(b json.RawMessage) json.RawMessage {
 }
 
 const messageColumns = `id, workspace_id, case_id, thread_id, point_of_contact_id, direction, author_type, author_id, text, content, rendered,
-	choice, template, reply_to_platform_id, reaction, COALESCE(html, ''), automated, platform_message_id, status, status_reason, created_at, platform_sent_at, sent_at, delivered_at, read_at, failed_at`
+	choice, template, reply_to_platform_id, reaction, COALESCE(html, ''), automated, visibility, hidden, deleted, liked, platform_message_id, status, status_reason,
+	created_at, platform_sent_at, sent_at, delivered_at, read_at, failed_at`
 
 func scanMessage(row interface{ Scan(...any) error }) (*Message, error) {
 	m := &Message{Attachments: []Attachment{}}
@@ -264,7 +266,8 @@ func scanMessage(row interface{ Scan(...any) error }) (*Message, error) {
 	var created int64
 	var pSent, sent, delivered, read, failed sql.NullInt64
 	err := row.Scan(&m.ID, &m.workspaceID, &m.CaseID, &m.ThreadID, &m.PointOfContactID, &m.Direction, &m.Author.Type, &m.Author.ID, &m.Text,
-		&content, &rendered, &choice, &template, &replyTo, &m.Reaction, &m.HTML, &m.Automated, &platformID, &m.Status, &m.StatusReason, &created, &pSent, &sent, &delivered, &read, &failed)
+		&content, &rendered, &choice, &template, &replyTo, &m.Reaction, &m.HTML, &m.Automated,
+		&m.Visibility, &m.Hidden, &m.Deleted, &m.Liked, &platformID, &m.Status, &m.StatusReason, &created, &pSent, &sent, &delivered, &read, &failed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, store.ErrNotFound
 	}

@@ -92,6 +92,9 @@ type Options struct {
 	// Flow is told, after commit, of every customer message stored (to run
 	// the default script, start SLA timers and route).
 	Flow FlowSink
+	// Moderators (optional) find the adapter that hides, deletes and likes
+	// public messages on a point of contact's platform.
+	Moderators ModeratorLookup
 }
 
 // FlowSink receives inbound messages after they are committed. It must not
@@ -125,13 +128,14 @@ type Service struct {
 	threads          *threadCache // nil unless group commit
 	signer           AttachmentSigner
 	flow             FlowSink
+	moderators       ModeratorLookup
 }
 
 // New makes the service. Call Run to start the group-commit loop when
 // GroupCommit is on.
 func New(o Options) *Service {
 	s := &Service{db: o.DB, now: o.Now, pub: o.Publisher, waker: o.Waker, content: o.Content, channels: o.Channels, templates: o.Templates,
-		log: o.Logger, replySetsPending: true, flow: o.Flow}
+		log: o.Logger, replySetsPending: true, flow: o.Flow, moderators: o.Moderators}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -30,6 +30,9 @@ const (
 	TypeCaseUpdated    = "case.updated"
 	TypeMessageCreated = "message.created"
 	TypeMessageStatus  = "message.status"
+	// TypeMessageModerated: a public message was hidden, shown, deleted,
+	// liked or unliked on its platform.
+	TypeMessageModerated = "message.moderated"
 )
 
 // Event is one live change. WorkspaceID is always set; PointOfContactID and

@@ -354,29 +354,32 @@ func (h *Handler) transfer(w http.ResponseWriter, r *http.Request, e *env) {
 	h.back(w, r, "cases", id)
 }
 
-// hideMessage hides a customer's message: the user needs the "hide"
-// channel permission on the case's point of contact (403 otherwise), and a
-// moderation service must exist (501 otherwise).
-func (h *Handler) hideMessage(w http.ResponseWriter, r *http.Request, e *env) {
+// moderateMessage hides, shows, deletes, likes or unlikes a customer's
+// public message through inbox.Moderate, which checks the channel
+// permission (403) before the platform is asked.
+func (h *Handler) moderateMessage(w http.ResponseWriter, r *http.Request, e *env) {
 	ctx := r.Context()
-	c, err := h.d.Inbox.GetCase(ctx, e.u, r.PathValue("id"))
+	action := channel.ModerationAction(r.PathValue("action"))
+	known := false
+	for _, a := range channel.ModerationActions() {
+		known = known || a == action
+	}
+	if !known {
+		h.renderError(w, r, e, http.StatusNotFound, "error.not_found", "")
+		return
+	}
+	m, err := h.d.Inbox.GetMessage(ctx, e.u, r.PathValue("mid"))
+	if err == nil && m.CaseID != r.PathValue("id") {
+		err = store.ErrNotFound
+	}
+	if err == nil {
+		_, err = h.d.Inbox.Moderate(ctx, e.u, m.ID, action)
+	}
 	if err != nil {
-		h.fail(w, r, e, err)
-		return
-	}
-	if !e.u.Can(account.ActionHide, c.PointOfContactID) {
-		h.renderError(w, r, e, http.StatusForbidden, "error.forbidden", "")
-		return
-	}
-	if h.d.Moderation == nil {
-		h.renderError(w, r, e, http.StatusNotImplemented, "error.unsupported", "")
-		return
-	}
-	if err := h.d.Moderation.SetHidden(ctx, e.u, c.ID, r.PathValue("mid"), r.FormValue("hidden") != "false"); err != nil {
 		h.refuse(w, r, e, composerForm{}, err)
 		return
 	}
-	h.back(w, r, "cases", c.ID)
+	h.back(w, r, "cases", m.CaseID)
 }
 
 // contactPage is the customer card on its own: identities and cases on

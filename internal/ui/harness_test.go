@@ -9,11 +9,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/parleyhq/parley/internal/account"
 	"github.com/parleyhq/parley/internal/app"
 	"github.com/parleyhq/parley/internal/channel/byoc/fake"
 	"github.com/parleyhq/parley/internal/store/storetest"
@@ -31,27 +29,6 @@ type harness struct {
 	ui    *ui.Handler
 	url   string
 	admin string // admin API token
-	mod   *recordingModeration
-}
-
-// recordingModeration stands in for the moderation service the inbox does
-// not have yet: it records what it was asked to hide.
-type recordingModeration struct {
-	mu     sync.Mutex
-	hidden []string
-}
-
-func (m *recordingModeration) SetHidden(ctx context.Context, u *account.User, caseID, messageID string, hidden bool) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.hidden = append(m.hidden, messageID)
-	return nil
-}
-
-func (m *recordingModeration) calls() []string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return append([]string(nil), m.hidden...)
 }
 
 func start(t *testing.T) *harness {
@@ -68,16 +45,10 @@ func start(t *testing.T) *harness {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
-	mod := &recordingModeration{}
-	h, err := ui.New(ui.Deps{DB: a.DB, Accounts: a.Accounts, Inbox: a.Inbox, Points: a.Points, Skills: a.Skills, Router: a.Router,
-		Templates: a.Templates, Moderation: mod, Logger: log}, ui.Options{PublicURL: a.URL()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/ui/", h)
-	mux.Handle("/", a.Handler())
-	srv := httptest.NewServer(mux)
+	// The app's own UI (every dependency wired as in production), in
+	// front of the app's handler like cmd/parley serves it.
+	h := a.UI
+	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(func() {
 		srv.CloseClientConnections()
 		srv.Close()
@@ -86,7 +57,7 @@ func start(t *testing.T) *harness {
 			t.Errorf("run: %v", err)
 		}
 	})
-	hs := &harness{t: t, app: a, ui: h, url: srv.URL, mod: mod}
+	hs := &harness{t: t, app: a, ui: h, url: srv.URL}
 	var tok struct{ Token string }
 	hs.mustDo("POST", "/api/v1/auth/token", "", map[string]string{"email": adminEmail, "password": adminPassword}, 201, &tok)
 	hs.admin = tok.Token
@@ -218,6 +189,16 @@ func (h *harness) inbound(p byocPoint, id, thread, author, name, text string) in
 	var res ingestResult
 	h.mustDo("POST", "/api/v1/byoc/"+p.ID+"/messages", p.Token, map[string]any{"id": id, "thread": map[string]string{"id": thread, "name": "Chat " + thread},
 		"author": map[string]string{"id": author, "name": name}, "text": text, "sent_at": time.Now().UTC().Format(time.RFC3339)}, 200, &res)
+	return res
+}
+
+// comment posts a customer's public comment (a social thread) to a BYOC
+// point of contact.
+func (h *harness) comment(p byocPoint, id, post, author, name, text string) ingestResult {
+	h.t.Helper()
+	var res ingestResult
+	h.mustDo("POST", "/api/v1/byoc/"+p.ID+"/messages", p.Token, map[string]any{"id": id, "thread": map[string]string{"id": post, "name": "Post " + post},
+		"author": map[string]string{"id": author, "name": name}, "text": text, "visibility": "public", "sent_at": time.Now().UTC().Format(time.RFC3339)}, 200, &res)
 	return res
 }
 

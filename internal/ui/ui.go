@@ -16,7 +16,6 @@ package ui
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -51,14 +50,6 @@ const SessionCookie = "parley_session"
 // LangCookie holds the user's choice of language.
 const LangCookie = "parley_lang"
 
-// Moderation hides or shows a customer's public message on its platform
-// (MISSION §1: the "hide" channel permission). The inbox has no such
-// service yet; without one the UI offers no hide button and the hide route
-// answers 501 after its permission check.
-type Moderation interface {
-	SetHidden(ctx context.Context, u *account.User, caseID, messageID string, hidden bool) error
-}
-
 // Deps are the domain services the UI reads and changes through.
 type Deps struct {
 	DB        *store.DB // read-only queries: status counts and reports
@@ -71,8 +62,6 @@ type Deps struct {
 	// Registry (optional) lists the channel types offered when creating a
 	// point of contact and registers webhooks where the platform needs it.
 	Registry *channel.Registry
-	// Moderation (optional) hides messages.
-	Moderation Moderation
 	// Scripts and ScriptEngine (optional) back the script editor and its
 	// test run; Automation (optional) the automation rules pages.
 	Scripts      *script.Store
@@ -234,7 +223,7 @@ func (h *Handler) routes(mux *http.ServeMux) {
 	handle("POST /cases/{id}/assign", h.authed(h.assign))
 	handle("POST /cases/{id}/tags", h.authed(h.setTags))
 	handle("POST /cases/{id}/transfer", h.authed(h.transfer))
-	handle("POST /cases/{id}/messages/{mid}/hide", h.authed(h.hideMessage))
+	handle("POST /cases/{id}/messages/{mid}/{action}", h.authed(h.moderateMessage))
 	handle("GET /contacts/{id}", h.authed(h.contactPage))
 
 	handle("GET /supervisor", h.supervisor(h.supervisorPage))
@@ -441,6 +430,7 @@ func (h *Handler) failure(r *http.Request, err error) (int, string, string) {
 		ave *account.ValidationError
 		cve *channel.ValidationError
 		rve *routing.ValidationError
+		me  *inbox.ModerationError
 		fe  interface {
 			error
 			FieldName() string
@@ -478,6 +468,10 @@ func (h *Handler) failure(r *http.Request, err error) (int, string, string) {
 		return http.StatusConflict, "error.case_closed", ""
 	case errors.Is(err, inbox.ErrForbidden):
 		return http.StatusForbidden, "error.forbidden", ""
+	case errors.As(err, &me) && me.Unsupported:
+		return http.StatusConflict, "error.conflict", me.Reason
+	case errors.As(err, &me):
+		return http.StatusBadGateway, "error.platform", me.Reason
 	case errors.Is(err, channel.ErrUnsupported):
 		return http.StatusUnprocessableEntity, "error.unsupported", err.Error()
 	case r.Context().Err() != nil:

@@ -91,36 +91,42 @@ func TestPagesThroughTheHandler(t *testing.T) {
 }
 
 // TestHidePermission: an agent without the "hide" channel permission gets
-// no hide button and a 403 when posting the action anyway; an agent with it
-// (and an administrator) gets the button, and the action reaches the
-// moderation service. Agents limited to one point of contact do not see
-// the others' cases at all (404), in the UI as in the API.
+// no hide button, a 403 from the UI and a 403 from the API, and the
+// platform hears nothing; an agent with it gets the button and the hide
+// reaches the platform (the fake middleware) and shows on the message.
+// Agents limited to one point of contact do not see the others' cases at
+// all (404), in the UI as in the API.
 func TestHidePermission(t *testing.T) {
 	h := start(t)
-	_, p := h.middleware("Public page")
+	mw, p := h.middleware("Public page")
 	_, other := h.middleware("Other page")
-	res := h.inbound(p, "m1", "t1", "u1", "Troll", "Rude comment")
+	res := h.comment(p, "m1", "post-1", "u1", "Troll", "Rude comment")
 	hidden := h.inbound(other, "m2", "t2", "u2", "Someone", "Elsewhere")
 	h.createUser("plain@example.com", "agent", map[string][]string{p.ID: {"reply", "note"}})
 	h.createUser("moderator@example.com", "agent", map[string][]string{p.ID: {"reply", "note", "hide"}})
-	var msgs struct{ Items []struct{ ID string } }
-	h.mustDo("GET", "/api/v1/cases/"+res.CaseID+"/messages", h.admin, nil, 200, &msgs)
-	mid := msgs.Items[0].ID
+	mid := res.MessageID
 	hidePath := "/ui/cases/" + res.CaseID + "/messages/" + mid + "/hide"
 
 	plain := h.session("plain@example.com", adminPassword)
 	status, body := h.page("/ui/cases/"+res.CaseID, plain)
-	if status != 200 || !strings.Contains(body, "Rude comment") {
+	if status != 200 || !strings.Contains(body, "Rude comment") || !strings.Contains(body, `class="badge public"`) {
 		t.Fatalf("agent's case page: %d", status)
 	}
-	if strings.Contains(body, `data-action="hide"`) {
-		t.Error("an agent without the hide permission sees a hide button")
+	for _, a := range []string{"hide", "delete", "like"} {
+		if strings.Contains(body, `data-action="`+a+`"`) {
+			t.Errorf("an agent without the %s permission sees a %s button", a, a)
+		}
 	}
-	if status, body, _ := h.form(hidePath, plain, "hidden=true"); status != 403 || !strings.Contains(body, "Your channel permissions do not allow this") {
-		t.Errorf("hide without permission: %d", status)
+	if status, body, _ := h.form(hidePath, plain, ""); status != 403 || !strings.Contains(body, "Your channel permissions do not allow this") {
+		t.Errorf("UI hide without permission: %d", status)
 	}
-	if len(h.mod.calls()) != 0 {
-		t.Fatal("the moderation service was called for a forbidden hide")
+	for _, a := range []string{"hide", "delete", "like"} {
+		if status, body, _ := h.do("POST", "/api/v1/messages/"+mid+"/"+a, "", nil, "Cookie", "parley_session="+plain); status != 403 {
+			t.Errorf("API %s without permission: %d %s", a, status, body)
+		}
+	}
+	if len(mw.Moderations()) != 0 {
+		t.Fatal("the platform was asked for a forbidden hide")
 	}
 	// The API refuses this agent what its permissions exclude: the other
 	// point of contact's case.
@@ -142,20 +148,31 @@ func TestHidePermission(t *testing.T) {
 	}
 
 	mod := h.session("moderator@example.com", adminPassword)
-	if _, body := h.page("/ui/cases/"+res.CaseID, mod); !strings.Contains(body, `data-action="hide"`) {
-		t.Error("an agent with the hide permission has no hide button")
+	_, body = h.page("/ui/cases/"+res.CaseID, mod)
+	if !strings.Contains(body, `data-action="hide"`) || strings.Contains(body, `data-action="delete"`) {
+		t.Error("an agent with only the hide permission: wrong buttons")
 	}
-	if status, body, _ := h.form(hidePath, mod, "hidden=true"); status != 303 {
+	if status, body, _ := h.form(hidePath, mod, ""); status != 303 {
 		t.Errorf("hide with permission: %d %s", status, body)
 	}
-	if got := h.mod.calls(); len(got) != 1 || got[0] != mid {
-		t.Errorf("moderation calls: %v", got)
+	if got := mw.Moderations(); len(got) != 1 || got[0].Action != "hide" || got[0].Message.PlatformID != "m1" {
+		t.Errorf("moderation callbacks: %+v", got)
+	}
+	_, body = h.page("/ui/cases/"+res.CaseID, mod)
+	if !strings.Contains(body, `data-moderation="hidden"`) || !strings.Contains(body, `data-action="unhide"`) {
+		t.Error("the hidden comment is not shown as hidden with a show-again button")
 	}
 	// Cross-site form posts are refused before any handler runs.
-	status, _, _ = h.do("POST", hidePath, "", "hidden=true", "Cookie", "parley_session="+mod, "Content-Type", "application/x-www-form-urlencoded",
+	status, _, _ = h.do("POST", "/ui/cases/"+res.CaseID+"/messages/"+mid+"/unhide", "", "", "Cookie", "parley_session="+mod, "Content-Type", "application/x-www-form-urlencoded",
 		"Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example")
-	if status != 403 || len(h.mod.calls()) != 1 {
-		t.Errorf("cross-origin post: %d, calls %v", status, h.mod.calls())
+	if status != 403 || len(mw.Moderations()) != 1 {
+		t.Errorf("cross-origin post: %d, calls %v", status, mw.Moderations())
+	}
+	// A private message offers no moderation at all, even to admins.
+	dm := h.inbound(p, "dm-1", "dm-thread", "u9", "Private person", "A private question")
+	adminSession := h.session(adminEmail, adminPassword)
+	if _, body := h.page("/ui/cases/"+dm.CaseID, adminSession); strings.Contains(body, `data-action="hide"`) {
+		t.Error("hide offered on a private message")
 	}
 }
 

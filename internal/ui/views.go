@@ -42,7 +42,11 @@ type msgView struct {
 	Template    string
 	Reaction    string
 	Automated   bool
-	CanHide     bool
+	// Public messages (comments on a post) can be moderated on the
+	// platform; the Can* flags follow the user's channel permissions.
+	Public                      bool
+	Hidden, Deleted, Liked      bool
+	CanHide, CanDelete, CanLike bool
 }
 
 type attachmentView struct {
@@ -303,7 +307,12 @@ func (h *Handler) messageView(m *inbox.Message, c *inbox.Case, n *names, u *acco
 			v.Template = t.Name + " (" + t.Language + ")"
 		}
 	}
-	v.CanHide = v.Inbound && h.d.Moderation != nil && u.Can(account.ActionHide, c.PointOfContactID)
+	v.Public, v.Hidden, v.Deleted, v.Liked = m.Visibility == inbox.VisibilityPublic, m.Hidden, m.Deleted, m.Liked
+	if v.Public && v.Inbound && m.Author.Type == "contact" && !m.Deleted && m.PlatformMessageID != nil {
+		v.CanHide = u.Can(account.ActionHide, c.PointOfContactID)
+		v.CanDelete = u.Can(account.ActionDelete, c.PointOfContactID)
+		v.CanLike = u.Can(account.ActionLike, c.PointOfContactID)
+	}
 	return v
 }
 

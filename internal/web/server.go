@@ -220,6 +220,11 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /api/v1/cases/{id}/preview", s.authed(s.previewText))
 	s.handle("GET /api/v1/cases/{id}/history", s.authed(s.caseHistory))
 
+	s.handle("GET /api/v1/messages/{id}", s.authed(s.getMessage))
+	for _, a := range channel.ModerationActions() {
+		s.handle("POST /api/v1/messages/{id}/"+string(a), s.authed(s.moderate(a)))
+	}
+
 	s.handle("GET /api/v1/contacts", s.authed(s.searchContacts))
 	s.handle("GET /api/v1/contacts/{id}", s.authed(s.getContact))
 	s.handle("PATCH /api/v1/contacts/{id}", s.authed(s.updateContact))

@@ -103,6 +103,7 @@ type inboundMessage struct {
 	Text        string          `json:"text"`
 	Content     json.RawMessage `json:"content"`
 	ChoiceID    string          `json:"choice_id"`
+	Visibility  string          `json:"visibility"`
 	Attachments []struct {
 		URL      string `json:"url"`
 		Data     string `json:"data"`
@@ -147,6 +148,13 @@ func (a *Adapter) Parse(r *http.Request, body []byte, poc *channel.PointOfContac
 		return nil, err
 	}
 	ev := channel.InboundEvent{Kind: channel.EventMessage, Text: m.Text, Content: m.Content, ChoiceID: m.ChoiceID}
+	switch m.Visibility {
+	case "", "private":
+	case "public":
+		ev.Public = true
+	default:
+		return nil, channel.Malformed("visibility", "public or private")
+	}
 	if len(m.ChoiceID) > 1024 {
 		return nil, channel.Malformed("choice_id", "at most 1024 characters")
 	}
@@ -272,23 +280,6 @@ func (a *Adapter) Respond(w http.ResponseWriter, r *http.Request, results []chan
 		"contact_id": res.ContactID, "duplicate": res.Duplicate})
 }
 
-// callbackBody is what the middleware receives.
-type callbackBody struct {
-	MessageID        string                       `json:"message_id"`
-	PointOfContactID string                       `json:"point_of_contact_id"`
-	Thread           struct{ ID string }          `json:"thread"`
-	Recipient        callbackRecipient            `json:"recipient"`
-	Text             string                       `json:"text"`
-	Content          json.RawMessage              `json:"content"`
-	Rendered         json.RawMessage              `json:"rendered"`
-	Attachments      []channel.OutboundAttachment `json:"attachments"`
-}
-
-type callbackRecipient struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
-}
-
 // Sign computes the X-Parley-Signature header for a body.
 func Sign(secretValue string, t time.Time, body []byte) string {
 	ts := strconv.FormatInt(t.Unix(), 10)
@@ -335,7 +326,7 @@ func Verify(secretValue, header string, body []byte, now time.Time, tolerance ti
 // Send posts the message to the middleware's callback, signed freshly for
 // this attempt (a retry hours later still verifies).
 func (a *Adapter) Send(ctx context.Context, poc *channel.PointOfContact, msg *channel.OutboundMessage) (channel.SendResult, error) {
-	body := callbackBody{MessageID: msg.ID, PointOfContactID: poc.ID, Recipient: callbackRecipient{ID: msg.RecipientID, Name: msg.RecipientName},
+	body := callbackBody{Type: "message", MessageID: msg.ID, PointOfContactID: poc.ID, Recipient: callbackRecipient{ID: msg.RecipientID, Name: msg.RecipientName},
 		Text: msg.Text, Content: msg.Content, Rendered: msg.Rendered, Attachments: msg.Attachments}
 	body.Thread.ID = msg.ThreadExternalID
 	if body.Attachments == nil {
@@ -345,33 +336,63 @@ func (a *Adapter) Send(ctx context.Context, poc *channel.PointOfContact, msg *ch
 	if err != nil {
 		return channel.SendResult{}, &channel.SendError{Reason: err.Error()}
 	}
+	respBody, err := a.post(ctx, poc, raw, msg.Attempt)
+	if err != nil {
+		return channel.SendResult{}, err
+	}
+	var out struct {
+		ID any `json:"id"`
+	}
+	_ = json.Unmarshal(respBody, &out)
+	id := ""
+	switch v := out.ID.(type) {
+	case string:
+		id = v
+	case float64:
+		id = strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	return channel.SendResult{PlatformMessageID: clip(id, MaxIDLength)}, nil
+}
+
+// Moderates: the middleware is asked for every action; one its platform
+// lacks answers 4xx with a reason, which agents see.
+func (a *Adapter) Moderates(poc *channel.PointOfContact, action channel.ModerationAction) bool {
+	return true
+}
+
+// Moderate posts a moderation callback ({"type":"moderation"}) signed like
+// a message callback; a 2xx answer means done on the platform.
+func (a *Adapter) Moderate(ctx context.Context, poc *channel.PointOfContact, req channel.ModerationRequest) error {
+	body := moderationBody{Type: "moderation", Action: string(req.Action), PointOfContactID: poc.ID}
+	body.Message.ID, body.Message.PlatformID = req.MessageID, req.PlatformMessageID
+	body.Thread.ID, body.Author.ID = req.ThreadExternalID, req.AuthorID
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return &channel.SendError{Reason: err.Error()}
+	}
+	_, err = a.post(ctx, poc, raw, 1)
+	return err
+}
+
+// post sends one signed callback and classifies the answer: the body of a
+// 2xx, or a *channel.SendError.
+func (a *Adapter) post(ctx context.Context, poc *channel.PointOfContact, raw []byte, attempt int) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, poc.SettingString("callback_url"), bytes.NewReader(raw))
 	if err != nil {
-		return channel.SendResult{}, &channel.SendError{Reason: "invalid callback URL: " + err.Error()}
+		return nil, &channel.SendError{Reason: "invalid callback URL: " + err.Error()}
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Parley/1")
 	req.Header.Set("X-Parley-Signature", Sign(poc.Credential("secret"), a.now(), raw))
-	req.Header.Set("X-Parley-Delivery-Attempt", strconv.Itoa(msg.Attempt))
+	req.Header.Set("X-Parley-Delivery-Attempt", strconv.Itoa(attempt))
 	resp, err := a.client.Do(req)
 	if err != nil {
-		return channel.SendResult{}, &channel.SendError{Retryable: true, Reason: "callback unreachable: " + err.Error()}
+		return nil, &channel.SendError{Retryable: true, Reason: "callback unreachable: " + err.Error()}
 	}
 	defer resp.Body.Close()
 	respBody, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		var out struct {
-			ID any `json:"id"`
-		}
-		_ = json.Unmarshal(respBody, &out)
-		id := ""
-		switch v := out.ID.(type) {
-		case string:
-			id = v
-		case float64:
-			id = strconv.FormatFloat(v, 'f', -1, 64)
-		}
-		return channel.SendResult{PlatformMessageID: clip(id, MaxIDLength)}, nil
+		return respBody, nil
 	}
 	se := &channel.SendError{Code: strconv.Itoa(resp.StatusCode), Reason: fmt.Sprintf("callback answered HTTP %d", resp.StatusCode)}
 	if excerpt := strings.TrimSpace(clip(string(respBody), 300)); excerpt != "" {
@@ -382,5 +403,41 @@ func (a *Adapter) Send(ctx context.Context, poc *channel.PointOfContact, msg *ch
 		se.Retryable = true
 		se.RetryAfter = channel.RetryAfter(resp.Header.Get("Retry-After"), a.now())
 	}
-	return channel.SendResult{}, se
+	return nil, se
+}
+
+// callbackBody is the message callback the middleware receives.
+type callbackBody struct {
+	Type             string                       `json:"type"` // "message"
+	MessageID        string                       `json:"message_id"`
+	PointOfContactID string                       `json:"point_of_contact_id"`
+	Thread           struct{ ID string }          `json:"thread"`
+	Recipient        callbackRecipient            `json:"recipient"`
+	Text             string                       `json:"text"`
+	Content          json.RawMessage              `json:"content"`
+	Rendered         json.RawMessage              `json:"rendered"`
+	Attachments      []channel.OutboundAttachment `json:"attachments"`
+}
+
+type callbackRecipient struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// moderationBody asks the middleware to hide, unhide, delete, like or
+// unlike a customer's public message.
+type moderationBody struct {
+	Type             string `json:"type"` // "moderation"
+	Action           string `json:"action"`
+	PointOfContactID string `json:"point_of_contact_id"`
+	Message          struct {
+		ID         string `json:"id"`
+		PlatformID string `json:"platform_id"`
+	} `json:"message"`
+	Thread struct {
+		ID string `json:"id"`
+	} `json:"thread"`
+	Author struct {
+		ID string `json:"id"`
+	} `json:"author"`
 }

@@ -32,6 +32,18 @@ type Callback struct {
 	Verified bool   `json:"-"`
 }
 
+// Moderation is one received moderation callback.
+type Moderation struct {
+	Action           string `json:"action"`
+	PointOfContactID string `json:"point_of_contact_id"`
+	Message          struct {
+		ID         string `json:"id"`
+		PlatformID string `json:"platform_id"`
+	} `json:"message"`
+	Thread struct{ ID string } `json:"thread"`
+	Author struct{ ID string } `json:"author"`
+}
+
 // Failure is a scripted answer.
 type Failure struct {
 	Status     int    // HTTP status to answer; 0 = close the connection
@@ -48,10 +60,12 @@ type Middleware struct {
 	ln       net.Listener
 	mu       sync.Mutex
 	received []Callback
-	failures []Failure
-	down     bool
-	delay    time.Duration
-	seq      int
+	// moderations are the verified moderation callbacks, in order.
+	moderations []Moderation
+	failures    []Failure
+	down        bool
+	delay       time.Duration
+	seq         int
 }
 
 // SetDelay makes every accepted callback take d before answering (to
@@ -105,6 +119,13 @@ func (m *Middleware) Received() []Callback {
 	return append([]Callback(nil), m.received...)
 }
 
+// Moderations returns the moderation callbacks answered with 2xx.
+func (m *Middleware) Moderations() []Moderation {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]Moderation(nil), m.moderations...)
+}
+
 // PlatformID is the id the fake answers for the n-th accepted callback.
 func PlatformID(n int) string { return fmt.Sprintf("mw-%d", n) }
 
@@ -145,6 +166,18 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := byoc.Verify(m.Secret, r.Header.Get("X-Parley-Signature"), body, time.Now(), 5*time.Minute); err != nil {
 		http.Error(w, "bad signature: "+err.Error(), http.StatusUnauthorized)
+		return
+	}
+	var kind struct{ Type string }
+	_ = json.Unmarshal(body, &kind)
+	if kind.Type == "moderation" {
+		var mod Moderation
+		if err := json.Unmarshal(body, &mod); err != nil || mod.Action == "" || mod.Message.ID == "" {
+			http.Error(w, "bad moderation body", http.StatusBadRequest)
+			return
+		}
+		m.moderations = append(m.moderations, mod)
+		w.WriteHeader(http.StatusNoContent)
 		return
 	}
 	var cb Callback
