@@ -200,22 +200,16 @@ func decodeCursor(c string) (int64, string, error) {
 	return v, id, nil
 }
 
-// ListCases lists the cases a user may see, with filters and a cursor.
-func (s *Service) ListCases(ctx context.Context, u *account.User, f CaseFilter) (Page[*Case], error) {
+// caseConditions are the WHERE terms of a case filter for a user (on cases
+// c), every filter but Statuses, Sort, Limit and Cursor: the workspace, the
+// points of contact the user may see, and the filter's fields. The list and
+// the per-status counts share them.
+func (s *Service) caseConditions(u *account.User, f CaseFilter) ([]string, []any) {
 	where := []string{"c.workspace_id = ?"}
 	args := []any{u.WorkspaceID}
 	if cond, a := visibility(u, "c.point_of_contact_id"); cond != "" {
 		where = append(where, strings.TrimPrefix(cond, " AND "))
 		args = append(args, a...)
-	}
-	if len(f.Statuses) > 0 {
-		where = append(where, "c.status IN ("+placeholders(len(f.Statuses))+")")
-		for _, st := range f.Statuses {
-			if !st.Valid() {
-				return Page[*Case]{}, &ValidationError{"status", fmt.Sprintf("unknown status %q", st)}
-			}
-			args = append(args, string(st))
-		}
 	}
 	eq := func(col, v string) {
 		if v != "" {
@@ -250,6 +244,21 @@ func (s *Service) ListCases(ctx context.Context, u *account.User, f CaseFilter) 
 	if f.CreatedBefore != nil {
 		where = append(where, "c.created_at < ?")
 		args = append(args, store.Micros(*f.CreatedBefore))
+	}
+	return where, args
+}
+
+// ListCases lists the cases a user may see, with filters and a cursor.
+func (s *Service) ListCases(ctx context.Context, u *account.User, f CaseFilter) (Page[*Case], error) {
+	where, args := s.caseConditions(u, f)
+	if len(f.Statuses) > 0 {
+		where = append(where, "c.status IN ("+placeholders(len(f.Statuses))+")")
+		for _, st := range f.Statuses {
+			if !st.Valid() {
+				return Page[*Case]{}, &ValidationError{"status", fmt.Sprintf("unknown status %q", st)}
+			}
+			args = append(args, string(st))
+		}
 	}
 	col, desc := "c.last_message_at", true
 	switch f.Sort {
