@@ -295,6 +295,17 @@ func (h *Handler) setProperties(w http.ResponseWriter, r *http.Request, e *env) 
 		s := r.PostForm.Get("skill")
 		p.SkillID = &s
 	}
+	if _, ok := r.PostForm["cf_new_key"]; ok {
+		c, err := h.d.Inbox.GetCase(r.Context(), e.u, r.PathValue("id"))
+		if err != nil {
+			h.fail(w, r, e, err)
+			return
+		}
+		if p.CustomFields, err = customFieldsPatch(r, c.CustomFields); err != nil {
+			h.refuse(w, r, e, composerForm{}, err)
+			return
+		}
+	}
 	h.update(w, r, e, p)
 }
 

@@ -27,6 +27,8 @@ type inboxQuery struct {
 	Point    string
 	Skill    string
 	Assignee string // "", "me", "none", or a user id
+	Owner    string // "", "me", "none", or a user id
+	From, To string // creation dates, YYYY-MM-DD, both included (UTC)
 	Tag      string
 	Q        string
 	Sort     string
@@ -37,7 +39,7 @@ type inboxQuery struct {
 func (h *Handler) parseInboxQuery(q url.Values) inboxQuery {
 	get := func(k string) string { return strings.TrimSpace(q.Get(k)) }
 	return inboxQuery{Status: get("status"), Channel: get("channel"), Point: get("poc"), Skill: get("skill"), Assignee: get("assignee"),
-		Tag: get("tag"), Q: get("q"), Sort: get("sort"), Cursor: get("cursor"), base: h.p("inbox")}
+		Owner: get("owner"), From: get("from"), To: get("to"), Tag: get("tag"), Q: get("q"), Sort: get("sort"), Cursor: get("cursor"), base: h.p("inbox")}
 }
 
 // values encodes the query; with status set to the given one.
@@ -53,6 +55,9 @@ func (q inboxQuery) values() url.Values {
 	set("poc", q.Point)
 	set("skill", q.Skill)
 	set("assignee", q.Assignee)
+	set("owner", q.Owner)
+	set("from", q.From)
+	set("to", q.To)
 	set("tag", q.Tag)
 	set("q", q.Q)
 	set("sort", q.Sort)
@@ -91,6 +96,19 @@ func (q inboxQuery) filter(u *account.User) inbox.CaseFilter {
 		Sort: q.Sort, Cursor: q.Cursor, Limit: 50}
 	if f.AssigneeID == "me" {
 		f.AssigneeID = u.ID
+	}
+	f.OwnerID = q.Owner
+	if f.OwnerID == "me" {
+		f.OwnerID = u.ID
+	}
+	// Dates that do not parse are ignored (the date inputs only send
+	// valid ones); "to" includes its whole day.
+	if t, err := time.Parse(time.DateOnly, q.From); err == nil {
+		f.CreatedAfter = &t
+	}
+	if t, err := time.Parse(time.DateOnly, q.To); err == nil {
+		end := t.AddDate(0, 0, 1)
+		f.CreatedBefore = &end
 	}
 	switch q.Status {
 	case "", "active":
