@@ -393,28 +393,7 @@ func (h *Handler) moderateMessage(w http.ResponseWriter, r *http.Request, e *env
 	h.back(w, r, "cases", m.CaseID)
 }
 
-// contactPage is the customer card on its own: identities and cases on
-// every channel.
+// contactPage is the customer card on its own (people_contact.go).
 func (h *Handler) contactPage(w http.ResponseWriter, r *http.Request, e *env) {
-	ctx := r.Context()
-	ct, err := h.d.Inbox.GetContact(ctx, e.u, r.PathValue("id"))
-	if err != nil {
-		h.fail(w, r, e, err)
-		return
-	}
-	n, err := h.names(ctx, e.u)
-	if err != nil {
-		h.fail(w, r, e, err)
-		return
-	}
-	page, err := h.d.Inbox.ListCases(ctx, e.u, inbox.CaseFilter{ContactID: ct.ID, Limit: 100})
-	if err != nil {
-		h.fail(w, r, e, err)
-		return
-	}
-	d := &caseData{Contact: ct, Points: n.points}
-	for _, c := range page.Items {
-		d.Others = append(d.Others, n.row(c))
-	}
-	h.render(w, r, e, http.StatusOK, "contact", h.newView(r, e, "contact.title", "inbox", d))
+	h.peopleContactPage(w, r, e)
 }
