@@ -71,6 +71,9 @@ type Config struct {
 	Poll        time.Duration
 	// MaxBodyBytes bounds request bodies.
 	MaxBodyBytes int64
+	// MaxAttachmentBytes bounds one attachment from the API or the UI's
+	// composer (0: 25 MiB).
+	MaxAttachmentBytes int64
 	// CallbackTimeout bounds one BYOC callback.
 	CallbackTimeout time.Duration
 	// ReplyKeepsStatus turns off "an agent reply moves the case to
@@ -261,10 +264,11 @@ func (a *App) build(ctx context.Context, stdout io.Writer) error {
 	a.Web = web.New(web.Deps{DB: a.DB, Accounts: a.Accounts, Inbox: a.Inbox, Points: a.Points, Registry: registry, Skills: a.Skills, Router: a.Router, Scripts: a.Scripts, ScriptEngine: engine, Automation: a.Automation, Templates: a.Templates, Hub: a.Hub,
 		Blobs: blobs, Ingress: a.Ingress, Content: contentService(contentPolicy, cfg.AllowPrivateFetch),
 		Metrics: reg, Gatherer: reg, Logger: a.log, Now: cfg.Now},
-		web.Options{PublicURL: a.cfg.PublicURL, MaxBodyBytes: cfg.MaxBodyBytes, FileKey: box.DeriveKey("file-urls")})
+		web.Options{PublicURL: a.cfg.PublicURL, MaxBodyBytes: cfg.MaxBodyBytes, MaxAttachmentBytes: cfg.MaxAttachmentBytes, FileKey: box.DeriveKey("file-urls")})
 	a.Inbox.SetAttachmentSigner(a.Web)
 	if a.UI, err = ui.New(ui.Deps{DB: a.DB, Accounts: a.Accounts, Inbox: a.Inbox, Points: a.Points, Skills: a.Skills, Router: a.Router,
 		Templates: a.Templates, Registry: registry, Scripts: a.Scripts, ScriptEngine: engine, Automation: a.Automation,
+		Attachments: a.Ingress, MaxAttachmentBytes: cfg.MaxAttachmentBytes,
 		Logger: a.log, Now: cfg.Now}, ui.Options{PublicURL: a.cfg.PublicURL}); err != nil {
 		return err
 	}

@@ -67,6 +67,10 @@ type Deps struct {
 	Scripts      *script.Store
 	ScriptEngine *script.Engine
 	Automation   *automation.Engine
+	// Attachments (optional) checks and stores files agents attach to
+	// replies, each at most MaxAttachmentBytes (0: 25 MiB).
+	Attachments        AttachmentStore
+	MaxAttachmentBytes int64
 	Logger       *slog.Logger
 	Now          func() time.Time
 }

@@ -220,6 +220,11 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /api/v1/cases/{id}/preview", s.authed(s.previewText))
 	s.handle("GET /api/v1/cases/{id}/history", s.authed(s.caseHistory))
 
+	s.handle("GET /api/v1/saved-views", s.authed(s.listSavedViews))
+	s.handle("POST /api/v1/saved-views", s.authed(s.createSavedView))
+	s.handle("GET /api/v1/saved-views/{id}", s.authed(s.getSavedView))
+	s.handle("DELETE /api/v1/saved-views/{id}", s.authed(s.deleteSavedView))
+
 	s.handle("GET /api/v1/messages/{id}", s.authed(s.getMessage))
 	for _, a := range channel.ModerationActions() {
 		s.handle("POST /api/v1/messages/{id}/"+string(a), s.authed(s.moderate(a)))
