@@ -58,3 +58,10 @@ func (s *Service) EndSession(ctx context.Context, value string) error {
 	_, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ?`, secret.HashToken(value))
 	return err
 }
+
+// EndOtherSessions signs a user out everywhere but the session keep (after
+// a password change: a stolen session must not outlive the old password).
+func (s *Service) EndOtherSessions(ctx context.Context, u *User, keep string) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE workspace_id = ? AND user_id = ? AND id_hash <> ?`, u.WorkspaceID, u.ID, secret.HashToken(keep))
+	return err
+}

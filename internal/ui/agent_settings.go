@@ -72,16 +72,13 @@ func (h *Handler) saveProfile(w http.ResponseWriter, r *http.Request, e *env) {
 
 // changePassword sets a new password once the current one is proven: a
 // session left open on a shared computer must not be enough to take the
-// account over. Wrong current passwords are limited per user.
-//
-// Other sessions of the user stay signed in: the account service can end
-// one session by its value, or all of them by disabling the user, but not
-// "every session but this one".
+// account over. Wrong current passwords are limited per user. Every other
+// session of the user ends (this one stays).
 func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request, e *env) {
 	current, next, confirm := r.FormValue("current"), r.FormValue("new"), r.FormValue("confirm")
 	now := h.d.Now()
 	switch {
-	case passwordAttempts.blocked(e.u.ID, now):
+	case h.passwordAttempts.blocked(e.u.ID, now):
 		h.showSettings(w, r, e, http.StatusTooManyRequests, e.u.Name, "agent.settings.too_many", "")
 		return
 	case next != confirm:
@@ -93,7 +90,7 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request, e *env)
 	}
 	proven, err := h.d.Accounts.Login(r.Context(), e.u.Email, current)
 	if errors.Is(err, account.ErrBadCredentials) || (err == nil && proven.ID != e.u.ID) {
-		passwordAttempts.fail(e.u.ID, now)
+		h.passwordAttempts.fail(e.u.ID, now)
 		h.showSettings(w, r, e, http.StatusBadRequest, e.u.Name, "agent.settings.wrong_current", "")
 		return
 	}
@@ -106,13 +103,21 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request, e *env)
 		h.showSettings(w, r, e, status, e.u.Name, key, detail)
 		return
 	}
-	passwordAttempts.reset(e.u.ID)
+	h.passwordAttempts.reset(e.u.ID)
+	if c, err := r.Cookie(SessionCookie); err == nil {
+		if err := h.d.Accounts.EndOtherSessions(r.Context(), e.u, c.Value); err != nil {
+			h.fail(w, r, e, err)
+			return
+		}
+	}
 	http.Redirect(w, r, h.p("settings")+"?done=password", http.StatusSeeOther)
 }
 
-// passwordAttempts allows 5 wrong current passwords per user in 15
+// newPasswordAttempts allows 5 wrong current passwords per user in 15
 // minutes (this node's count).
-var passwordAttempts = &attemptLimiter{max: 5, window: 15 * time.Minute, failures: map[string][]time.Time{}}
+func newPasswordAttempts() *attemptLimiter {
+	return &attemptLimiter{max: 5, window: 15 * time.Minute, failures: map[string][]time.Time{}}
+}
 
 type attemptLimiter struct {
 	mu       sync.Mutex

@@ -394,9 +394,13 @@ func TestAgentSettings(t *testing.T) {
 	if status, _, _ := h.do("POST", "/api/v1/auth/token", "", map[string]string{"email": "ana@example.com", "password": next}); status != 401 {
 		t.Fatalf("a refused change changed the password: %d", status)
 	}
-	h.session("ana@example.com", adminPassword) // still the old one
+	other := h.session("ana@example.com", adminPassword) // still the old one; another device
 	if status, _, hdr := h.form("/ui/settings/password", ses, "current="+url.QueryEscape(adminPassword)+"&new="+next+"&confirm="+next); status != 303 || hdr.Get("Location") != "/ui/settings?done=password" {
 		t.Fatalf("change password: %d %q", status, hdr.Get("Location"))
+	}
+	// The other device is signed out; this one stays.
+	if status, _, _ := h.do("GET", "/api/v1/me", "", nil, "Cookie", ui.SessionCookie+"="+other); status != 401 {
+		t.Errorf("another session after the password change: %d, want 401", status)
 	}
 	if _, body := h.page("/ui/settings?done=password", ses); !strings.Contains(body, "Your password was changed.") {
 		t.Error("no confirmation")

@@ -71,8 +71,8 @@ type Deps struct {
 	// replies, each at most MaxAttachmentBytes (0: 25 MiB).
 	Attachments        AttachmentStore
 	MaxAttachmentBytes int64
-	Logger       *slog.Logger
-	Now          func() time.Time
+	Logger             *slog.Logger
+	Now                func() time.Time
 }
 
 // Options are the UI's settings.
@@ -86,13 +86,15 @@ type Options struct {
 
 // Handler serves the UI under its prefix.
 type Handler struct {
-	d       Deps
-	o       Options
-	log     *slog.Logger
-	cats    catalogs
-	pages   map[string]map[string]*template.Template // language → page → templates
-	assets  map[string]string                        // asset name → content hash
-	handler http.Handler
+	d      Deps
+	o      Options
+	log    *slog.Logger
+	cats   catalogs
+	pages  map[string]map[string]*template.Template // language → page → templates
+	assets map[string]string                        // asset name → content hash
+	// passwordAttempts limits wrong current passwords on the settings page.
+	passwordAttempts *attemptLimiter
+	handler          http.Handler
 }
 
 // pageNames are the page templates: every templates/<name>.html whose name
@@ -122,7 +124,7 @@ func New(d Deps, o Options) (*Handler, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	h := &Handler{d: d, o: o, log: d.Logger, assets: map[string]string{}}
+	h := &Handler{d: d, o: o, log: d.Logger, assets: map[string]string{}, passwordAttempts: newPasswordAttempts()}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
