@@ -2,45 +2,67 @@ package ui
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/parleyhq/parley/internal/reports"
 )
 
-// reportQuery is a report's date range (days, inclusive, UTC) and grouping.
+// reportQuery is a report's date range (days, inclusive, in the
+// workspace's time zone) and grouping, as the form sends them.
 type reportQuery struct {
 	From, To string // 2006-01-02
 	By       string // channel, skill, agent
-	from, to time.Time
 }
 
-func (h *Handler) parseReportQuery(q url.Values) reportQuery {
-	now := h.d.Now().UTC()
+// parseReportQuery reads the form leniently: an unknown grouping is by
+// channel; a date that does not parse, or a start after the end, is left
+// to the report's default (the 30 days up to today).
+func parseReportQuery(q url.Values) reportQuery {
 	rq := reportQuery{From: q.Get("from"), To: q.Get("to"), By: q.Get("by")}
 	switch rq.By {
-	case "skill", "agent":
+	case reports.BySkill, reports.ByAgent:
 	default:
-		rq.By = "channel"
+		rq.By = reports.ByChannel
 	}
-	to, err := time.Parse("2006-01-02", rq.To)
-	if err != nil {
-		to = time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	valid := func(d string) bool {
+		_, err := time.Parse("2006-01-02", d)
+		return err == nil
 	}
-	from, err := time.Parse("2006-01-02", rq.From)
-	if err != nil || from.After(to) {
-		from = to.AddDate(0, 0, -29)
+	if !valid(rq.To) {
+		rq.To = ""
 	}
-	rq.From, rq.To = from.Format("2006-01-02"), to.Format("2006-01-02")
-	rq.from, rq.to = from, to.AddDate(0, 0, 1)
+	if !valid(rq.From) || (rq.To != "" && rq.From > rq.To) {
+		rq.From = ""
+	}
 	return rq
 }
 
 func (q reportQuery) Encode() string {
 	return url.Values{"from": {q.From}, "to": {q.To}, "by": {q.By}}.Encode()
+}
+
+// reportRow is one group of the page's table and charts.
+type reportRow struct {
+	Key, Label       string
+	Volume           int     // cases created
+	Answered         int     // of which answered (first-response time measured)
+	AvgFirstResponse float64 // seconds, over answered cases
+	SLAMet           int
+	SLABreached      int
+}
+
+// SLAPercent is the share of cases with an SLA target that met it, or -1.
+func (r reportRow) SLAPercent() float64 {
+	return reports.SLA{Met: r.SLAMet, Breached: r.SLABreached}.Percent()
+}
+
+func newReportRow(r reports.Row) reportRow {
+	return reportRow{Key: r.Key, Label: r.Label, Volume: r.Created, Answered: r.FirstResponse.Count, AvgFirstResponse: r.FirstResponse.Mean,
+		SLAMet: r.SLA.Met, SLABreached: r.SLA.Breached}
 }
 
 // bar is one bar of a chart, laid out on the server (SVG geometry only:
@@ -93,26 +115,21 @@ func newChart(title string, rows []reportRow, label func(reportRow) string, valu
 	return c
 }
 
-func (h *Handler) reportData(ctx context.Context, e *env, q reportQuery) (*reportData, error) {
-	rows, err := h.report(ctx, e.u.WorkspaceID, q.By, q.from, q.to)
+// reportData runs the report and lays it out; the report itself is
+// returned too, with its labels in the reader's language (for the CSV).
+func (h *Handler) reportData(ctx context.Context, e *env, q reportQuery) (*reportData, *reports.Report, error) {
+	rep, err := h.reports().Run(ctx, e.u.WorkspaceID, reports.Query{From: q.From, To: q.To, Group: q.By})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	for i := range rows {
-		rows[i].Label = h.groupLabel(e, q.By, rows[i])
+	q.From, q.To = rep.From, rep.To // the defaults, shown in the form
+	d := &reportData{Query: q, Bys: []string{reports.ByChannel, reports.BySkill, reports.ByAgent}, CSV: h.p("reports.csv") + "?" + q.Encode(),
+		Totals: newReportRow(rep.Totals)}
+	for i := range rep.Rows {
+		rep.Rows[i].Label = h.groupLabel(e, q.By, rep.Rows[i])
+		d.Rows = append(d.Rows, newReportRow(rep.Rows[i]))
 	}
-	d := &reportData{Query: q, Rows: rows, Bys: []string{"channel", "skill", "agent"}, CSV: h.p("reports.csv") + "?" + q.Encode()}
-	var frtSum float64
-	for _, r := range rows {
-		d.Totals.Volume += r.Volume
-		d.Totals.Answered += r.Answered
-		d.Totals.SLAMet += r.SLAMet
-		d.Totals.SLABreached += r.SLABreached
-		frtSum += r.AvgFirstResponse * float64(r.Answered)
-	}
-	if d.Totals.Answered > 0 {
-		d.Totals.AvgFirstResponse = frtSum / float64(d.Totals.Answered)
-	}
+	rows := d.Rows
 	label := func(r reportRow) string { return r.Label }
 	d.Charts = []chart{
 		newChart("reports.volume", rows, label, func(r reportRow) (float64, string) { return float64(r.Volume), strconv.Itoa(r.Volume) }),
@@ -130,11 +147,11 @@ func (h *Handler) reportData(ctx context.Context, e *env, q reportQuery) (*repor
 			return p, fmt.Sprintf("%.0f %%", p)
 		}),
 	}
-	return d, nil
+	return d, rep, nil
 }
 
 // groupLabel names a group in the reader's language.
-func (h *Handler) groupLabel(e *env, by string, r reportRow) string {
+func (h *Handler) groupLabel(e *env, by string, r reports.Row) string {
 	switch {
 	case by == "channel":
 		if e.cat.has("channel." + r.Key) {
@@ -152,8 +169,7 @@ func (h *Handler) groupLabel(e *env, by string, r reportRow) string {
 }
 
 func (h *Handler) reportsPage(w http.ResponseWriter, r *http.Request, e *env) {
-	q := h.parseReportQuery(r.URL.Query())
-	d, err := h.reportData(r.Context(), e, q)
+	d, _, err := h.reportData(r.Context(), e, parseReportQuery(r.URL.Query()))
 	if err != nil {
 		h.fail(w, r, e, err)
 		return
@@ -161,32 +177,18 @@ func (h *Handler) reportsPage(w http.ResponseWriter, r *http.Request, e *env) {
 	h.render(w, r, e, http.StatusOK, "reports", h.newView(r, e, "reports.title", "reports", d))
 }
 
-// csvCell keeps a spreadsheet from reading a cell as a formula.
-func csvCell(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
-}
-
+// reportsCSV is the report as CSV (reports.WriteCSV, the API's format),
+// with groups named in the reader's language.
 func (h *Handler) reportsCSV(w http.ResponseWriter, r *http.Request, e *env) {
-	q := h.parseReportQuery(r.URL.Query())
-	d, err := h.reportData(r.Context(), e, q)
+	d, rep, err := h.reportData(r.Context(), e, parseReportQuery(r.URL.Query()))
 	if err != nil {
 		h.fail(w, r, e, err)
 		return
 	}
+	q := d.Query
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="parley-report-%s-%s-%s.csv"`, q.By, q.From, q.To))
-	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{q.By, "key", "volume", "answered", "avg_first_response_seconds", "sla_met", "sla_breached", "sla_attainment_percent"})
-	for _, row := range d.Rows {
-		sla := ""
-		if p := row.SLAPercent(); p >= 0 {
-			sla = strconv.FormatFloat(p, 'f', 1, 64)
-		}
-		_ = cw.Write([]string{csvCell(row.Label), csvCell(row.Key), strconv.Itoa(row.Volume), strconv.Itoa(row.Answered),
-			strconv.FormatFloat(row.AvgFirstResponse, 'f', 1, 64), strconv.Itoa(row.SLAMet), strconv.Itoa(row.SLABreached), sla})
+	if err := reports.WriteCSV(w, rep); err != nil {
+		h.log.Debug("reports: write CSV", "err", err)
 	}
-	cw.Flush()
 }

@@ -182,6 +182,8 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /api/v1/routing/next", s.authed(s.requestNextCase))
 	s.handle("POST /api/v1/cases/{id}/transfer", s.authed(s.transferCase))
 	s.handle("GET /api/v1/queues", s.supervisor(s.listQueues))
+	s.handle("GET /api/v1/reports", s.supervisor(s.getReport))
+	s.handle("GET /api/v1/reports.csv", s.supervisor(s.getReportCSV))
 	s.handle("GET /api/v1/automation/rules", s.supervisor(s.listRules))
 	s.handle("POST /api/v1/automation/rules", s.admin(s.createRule))
 	s.handle("GET /api/v1/automation/rules/{id}", s.supervisor(s.getRule))
