@@ -812,3 +812,22 @@ func (e *Engine) ListJobs(ctx context.Context, workspaceID, caseID string) ([]Jo
 	}
 	return out, rows.Err()
 }
+
+// PendingJobsByRule counts each rule's jobs still waiting to run.
+func (e *Engine) PendingJobsByRule(ctx context.Context, workspaceID string) (map[string]int, error) {
+	rows, err := e.db.QueryContext(ctx, `SELECT rule_id, COUNT(*) FROM automation_jobs WHERE workspace_id = ? AND status = 'pending' GROUP BY rule_id`, workspaceID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var id string
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, err
+		}
+		out[id] = n
+	}
+	return out, rows.Err()
+}

@@ -110,28 +110,9 @@ func (h *Handler) automationAvailable(w http.ResponseWriter, r *http.Request, e 
 	return true
 }
 
-// pendingJobs counts each rule's jobs waiting to run. The engine lists
-// jobs per case only; this read-only count over its table belongs there
-// when it grows one.
+// pendingJobs counts each rule's jobs waiting to run.
 func (h *Handler) pendingJobs(ctx context.Context, workspaceID string) (map[string]int, error) {
-	out := map[string]int{}
-	if h.d.DB == nil {
-		return out, nil
-	}
-	rows, err := h.d.DB.QueryContext(ctx, `SELECT rule_id, COUNT(*) FROM automation_jobs WHERE workspace_id = ? AND status = 'pending' GROUP BY rule_id`, workspaceID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id string
-		var n int
-		if err := rows.Scan(&id, &n); err != nil {
-			return nil, err
-		}
-		out[id] = n
-	}
-	return out, rows.Err()
+	return h.d.Automation.PendingJobsByRule(ctx, workspaceID)
 }
 
 func (h *Handler) rulesPage(w http.ResponseWriter, r *http.Request, e *env) {

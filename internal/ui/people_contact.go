@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/parleyhq/parley/internal/account"
 	"github.com/parleyhq/parley/internal/inbox"
@@ -54,12 +53,7 @@ type contactCaseRow struct {
 }
 
 // lastMessage is the latest message of a case, for the card's case list.
-type lastMessage struct {
-	Inbound bool
-	Author  string // contact, agent, bot, system
-	Text    string
-	At      time.Time
-}
+type lastMessage = inbox.LastMessage
 
 type duplicateView struct {
 	Contact    *inbox.Contact
@@ -155,7 +149,7 @@ func (h *Handler) contactCard(ctx context.Context, u *account.User, id string, o
 	for _, c := range page.Items {
 		ids = append(ids, c.ID)
 	}
-	last, err := h.lastMessages(ctx, u.WorkspaceID, ids)
+	last, err := h.lastMessages(ctx, u, ids)
 	if err != nil {
 		return nil, err
 	}

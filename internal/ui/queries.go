@@ -2,7 +2,6 @@ package ui
 
 import (
 	"context"
-	"strings"
 
 	"github.com/parleyhq/parley/internal/account"
 	"github.com/parleyhq/parley/internal/inbox"
@@ -22,9 +21,4 @@ func (h *Handler) countByStatus(ctx context.Context, u *account.User, f inbox.Ca
 // service holds nothing else).
 func (h *Handler) reports() *reports.Service {
 	return reports.New(h.d.DB, h.d.Now)
-}
-
-// placeholders is "?, ?, …" for n values (people_queries.go's IN list).
-func placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
