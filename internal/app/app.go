@@ -335,6 +335,7 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	run("checkpointer", func(ctx context.Context) error { return a.DB.RunCheckpointer(ctx, 500*time.Millisecond) })
 	run("inbox", a.Inbox.Run)
+	run("search indexer", func(ctx context.Context) error { return a.Inbox.RunSearchIndexer(ctx, 500*time.Millisecond) })
 	run("router", a.Router.Run)
 	run("flow", a.flow.Run)
 	run("sla", a.runSLA)

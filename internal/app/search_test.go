@@ -63,6 +63,12 @@ func TestCaseTextSearch(t *testing.T) {
 	expect(`4242") OR 1=1 --`)    // no injection: words 4242, or, 1, 1 (no message has them all)
 	expect(`4242") --`, parcel)   // quotes and operators are separators
 	expect("!!!")                 // no words: subject/contact only, nothing here
+	// An edited subject is found at once, its old words no more.
+	h.mustDo("PATCH", "/api/v1/cases/"+other, h.admin, map[string]string{"subject": "Broken zipper"}, 200, nil)
+	expect("zipper", other)
+	h.mustDo("PATCH", "/api/v1/cases/"+other, h.admin, map[string]string{"subject": "Torn sleeve"}, 200, nil)
+	expect("zipper")
+	expect("sleeve", other)
 
 	// Another workspace's identical message does not match.
 	ctx := context.Background()

@@ -250,6 +250,11 @@ func (s *Service) caseConditions(u *account.User, f CaseFilter) ([]string, []any
 
 // ListCases lists the cases a user may see, with filters and a cursor.
 func (s *Service) ListCases(ctx context.Context, u *account.User, f CaseFilter) (Page[*Case], error) {
+	if f.Text != "" {
+		if err := s.catchUpSearch(ctx); err != nil {
+			return Page[*Case]{}, err
+		}
+	}
 	where, args := s.caseConditions(u, f)
 	if len(f.Statuses) > 0 {
 		where = append(where, "c.status IN ("+placeholders(len(f.Statuses))+")")

@@ -13,6 +13,11 @@ import (
 // beside the list). The filter's Statuses, Sort, Limit and Cursor are
 // ignored: every status is counted. Statuses without a case are absent.
 func (s *Service) CountCasesByStatus(ctx context.Context, u *account.User, f CaseFilter) (map[Status]int, error) {
+	if f.Text != "" {
+		if err := s.catchUpSearch(ctx); err != nil {
+			return nil, err
+		}
+	}
 	where, args := s.caseConditions(u, f)
 	rows, err := s.db.QueryContext(ctx, `SELECT c.status, COUNT(*) FROM cases c WHERE `+strings.Join(where, " AND ")+` GROUP BY c.status`, args...)
 	if err != nil {
