@@ -134,6 +134,9 @@ func (b *browser) waitJS(what, expr string, within time.Duration) {
 
 func (b *browser) screenshot(name string) string {
 	b.t.Helper()
+	// The top bar is sticky: from the top of the page it is drawn where it
+	// belongs, not over the content.
+	b.eval(`window.scrollTo(0, 0), 1`, new(int))
 	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		b.t.Fatalf("screenshot %s: %v", name, err)
