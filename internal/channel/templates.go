@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -154,6 +155,17 @@ func (t StoredTemplate) Validate(values []string) (string, error) {
 			}
 		}
 	}
+	filled := t.FilledBody(values)
+	if filled == "" {
+		filled = "[template " + t.Name + "]"
+	}
+	return filled, nil
+}
+
+// FilledBody is the template's body text with the body parameters filled
+// in; a missing or blank value leaves its {{n}} in place (a preview shows
+// what is still to fill).
+func (t StoredTemplate) FilledBody(values []string) string {
 	var comps []struct {
 		Type string `json:"type"`
 		Text string `json:"text"`
@@ -168,21 +180,20 @@ func (t StoredTemplate) Validate(values []string) (string, error) {
 	var bodyValues []string
 	for i, p := range t.Parameters {
 		if p.Component == "body" {
-			bodyValues = append(bodyValues, values[i])
+			v := ""
+			if i < len(values) {
+				v = values[i]
+			}
+			bodyValues = append(bodyValues, v)
 		}
 	}
-	filled := templateVar.ReplaceAllStringFunc(body, func(m string) string {
-		var n int
-		fmt.Sscanf(templateVar.FindStringSubmatch(m)[1], "%d", &n)
-		if n >= 1 && n <= len(bodyValues) {
+	return templateVar.ReplaceAllStringFunc(body, func(m string) string {
+		n, _ := strconv.Atoi(templateVar.FindStringSubmatch(m)[1])
+		if n >= 1 && n <= len(bodyValues) && strings.TrimSpace(bodyValues[n-1]) != "" {
 			return bodyValues[n-1]
 		}
 		return m
 	})
-	if filled == "" {
-		filled = "[template " + t.Name + "]"
-	}
-	return filled, nil
 }
 
 // WindowView is what an agent sees before typing: until when they may

@@ -2,14 +2,12 @@ package ui
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -380,46 +378,11 @@ func (h *Handler) previewTemplate(ctx context.Context, e *env, c *inbox.Case, in
 			continue
 		}
 		params := in.templateParams()
-		d.Text = filledTemplateBody(t, params)
+		d.Text = t.FilledBody(params)
 		if _, err := t.Validate(params); err != nil {
 			d.Problem = err.Error()
 		}
 		return
 	}
 	d.Problem = e.t("agent.preview.no_template")
-}
-
-var templateVariable = regexp.MustCompile(`\{\{\s*(\d+)\s*\}\}`)
-
-// filledTemplateBody is a template's body text with the body parameters filled
-// in, as channel.StoredTemplate.Validate fills it for the transcript.
-func filledTemplateBody(t channel.StoredTemplate, values []string) string {
-	var comps []struct {
-		Type string `json:"type"`
-		Text string `json:"text"`
-	}
-	_ = json.Unmarshal(t.Components, &comps)
-	body := ""
-	for _, c := range comps {
-		if strings.EqualFold(c.Type, "body") {
-			body = c.Text
-		}
-	}
-	var bodyValues []string
-	for i, p := range t.Parameters {
-		if p.Component == "body" {
-			v := ""
-			if i < len(values) {
-				v = values[i]
-			}
-			bodyValues = append(bodyValues, v)
-		}
-	}
-	return templateVariable.ReplaceAllStringFunc(body, func(m string) string {
-		n, _ := strconv.Atoi(templateVariable.FindStringSubmatch(m)[1])
-		if n >= 1 && n <= len(bodyValues) && strings.TrimSpace(bodyValues[n-1]) != "" {
-			return bodyValues[n-1]
-		}
-		return m
-	})
 }

@@ -91,32 +91,11 @@ func (q inboxQuery) NextURL(cursor string) string {
 	return withQuery(q.base, q.values())
 }
 
+// filter is the case list the query selects for u: the same filters a
+// saved view holds (viewFilters), with the page's cursor.
 func (q inboxQuery) filter(u *account.User) inbox.CaseFilter {
-	f := inbox.CaseFilter{ChannelType: q.Channel, PointOfContactID: q.Point, SkillID: q.Skill, AssigneeID: q.Assignee, Tag: q.Tag, Text: q.Q,
-		Sort: q.Sort, Cursor: q.Cursor, Limit: 50}
-	if f.AssigneeID == "me" {
-		f.AssigneeID = u.ID
-	}
-	f.OwnerID = q.Owner
-	if f.OwnerID == "me" {
-		f.OwnerID = u.ID
-	}
-	// Dates that do not parse are ignored (the date inputs only send
-	// valid ones); "to" includes its whole day.
-	if t, err := time.Parse(time.DateOnly, q.From); err == nil {
-		f.CreatedAfter = &t
-	}
-	if t, err := time.Parse(time.DateOnly, q.To); err == nil {
-		end := t.AddDate(0, 0, 1)
-		f.CreatedBefore = &end
-	}
-	switch q.Status {
-	case "", "active":
-		f.Statuses = activeStatuses()
-	case "all":
-	default:
-		f.Statuses = []inbox.Status{inbox.Status(q.Status)}
-	}
+	f := viewFilters(q).CaseFilter(u)
+	f.Cursor, f.Limit = q.Cursor, 50
 	return f
 }
 
